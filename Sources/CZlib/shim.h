@@ -1,0 +1,4 @@
+#ifndef TAGWATCH_CZLIB_SHIM_H
+#define TAGWATCH_CZLIB_SHIM_H
+#include <zlib.h>
+#endif

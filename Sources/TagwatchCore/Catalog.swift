@@ -1,0 +1,220 @@
+import Foundation
+import Yams
+
+/// A vendor of the catalog: who runs a third-party host, and how to recognise its code.
+public struct Vendor: Sendable {
+    public var id: String
+    public var name: String
+    public var company: String
+    public var category: String
+    public var website: String?
+    public var hosts: [String]
+    /// `host/path-prefix` entries, for hosts several vendors share.
+    public var patterns: [String]
+    /// Literal substrings that mark the vendor's inline snippet.
+    public var signatures: [String]
+    /// Regular expressions of the tag or account ids the vendor's code carries.
+    public var tagIDPatterns: [String]
+    public var file: String
+    public var line: Int?
+
+    public var ref: VendorRef { VendorRef(id: id, name: name, company: company, category: category) }
+}
+
+/// Why a host or URL maps to a vendor, for `rules lookup` and for tests.
+public struct CatalogMatch: Sendable {
+    public var vendorIndex: Int
+    /// The catalog entry that matched: a host (`example.com`) or a pattern (`example.com/path/`).
+    public var rule: String
+}
+
+/// The vendor catalog, indexed so a lookup costs one hash probe per label of the host.
+public struct Catalog: Sendable {
+    public static let categories: [String] = [
+        "tag-manager", "analytics", "advertising", "ad-verification", "session-replay", "social", "consent",
+        "cdn", "payments", "support-chat", "a-b-testing", "fonts", "video", "marketing-automation",
+        "customer-data-platform", "personalization", "recommendation", "comments", "security", "maps",
+        "search", "reviews", "affiliate", "push-notifications", "accessibility", "audience-measurement", "other",
+    ]
+
+    public private(set) var vendors: [Vendor] = []
+    private var byID: [String: Int] = [:]
+    private var hostIndex: [String: Int] = [:]
+    /// host -> (path prefix, vendor), longest prefix first.
+    private var patternIndex: [String: [(String, Int)]] = [:]
+    private var signatureList: [(String, Int)] = []
+    private var tagIDRegexes: [Int: [NSRegularExpressionBox]] = [:]
+
+    public init() {}
+
+    public var count: Int { vendors.count }
+
+    public func vendor(id: String) -> Vendor? { byID[id].map { vendors[$0] } }
+
+    /// Adds a vendor, refusing a host or pattern another vendor already claims.
+    public mutating func add(_ v: Vendor) throws {
+        let at = SourceError(file: v.file, line: v.line, "")
+        if let other = byID[v.id] {
+            throw SourceError(file: v.file, line: v.line,
+                              "vendor id '\(v.id)' is already used at \(vendors[other].file):\(vendors[other].line ?? 0); give this vendor another id or merge the two")
+        }
+        let index = vendors.count
+        for h in v.hosts {
+            let host = h.lowercased()
+            if let other = hostIndex[host] {
+                throw SourceError(file: at.file, line: at.line,
+                                  "host '\(host)' of '\(v.id)' is already claimed by '\(vendors[other].id)' (\(vendors[other].file)); a host belongs to one vendor: remove it from one of them, or use patterns (host/path) to split it")
+            }
+        }
+        var newPatterns: [(String, String)] = []
+        for p in v.patterns {
+            guard let slash = p.firstIndex(of: "/"), slash != p.startIndex else {
+                throw SourceError(file: at.file, line: at.line,
+                                  "pattern '\(p)' of '\(v.id)' must be host/path-prefix, e.g. www.google.com/recaptcha/")
+            }
+            let host = p[..<slash].lowercased()
+            let path = String(p[slash...])
+            if let existing = patternIndex[host], let clash = existing.first(where: { $0.0 == path }) {
+                throw SourceError(file: at.file, line: at.line,
+                                  "pattern '\(p)' of '\(v.id)' is already claimed by '\(vendors[clash.1].id)'; a pattern belongs to one vendor")
+            }
+            newPatterns.append((host, path))
+        }
+        var regexes: [NSRegularExpressionBox] = []
+        for t in v.tagIDPatterns {
+            do {
+                regexes.append(NSRegularExpressionBox(try NSRegularExpression(pattern: t)))
+            } catch {
+                throw SourceError(file: at.file, line: at.line,
+                                  "tag_ids pattern '\(t)' of '\(v.id)' is not a valid regular expression; fix its syntax")
+            }
+        }
+        vendors.append(v)
+        byID[v.id] = index
+        for h in v.hosts { hostIndex[h.lowercased()] = index }
+        for (host, path) in newPatterns {
+            patternIndex[host, default: []].append((path, index))
+            patternIndex[host]!.sort { $0.0.count > $1.0.count }
+        }
+        for s in v.signatures where !s.isEmpty { signatureList.append((s, index)) }
+        if !regexes.isEmpty { tagIDRegexes[index] = regexes }
+    }
+
+    /// The vendor that claims `host` (and `path`, for shared hosts): the longest matching suffix
+    /// wins, and at the same suffix a path pattern beats the bare host.
+    public func match(host: String, path: String = "/") -> CatalogMatch? {
+        var suffix = Substring(host)
+        while !suffix.isEmpty {
+            let key = String(suffix)
+            if let patterns = patternIndex[key] {
+                for (prefix, index) in patterns where path.hasPrefix(prefix) {
+                    return CatalogMatch(vendorIndex: index, rule: key + prefix)
+                }
+            }
+            if let index = hostIndex[key] {
+                return CatalogMatch(vendorIndex: index, rule: key)
+            }
+            guard let dot = suffix.firstIndex(of: ".") else { break }
+            suffix = suffix[suffix.index(after: dot)...]
+        }
+        return nil
+    }
+
+    /// Vendors whose inline signature occurs in `script`, each once, in catalog order.
+    public func signatureMatches(in script: String) -> [Int] {
+        var found: [Int] = []
+        for (sig, index) in signatureList where !found.contains(index) {
+            if script.contains(sig) { found.append(index) }
+        }
+        return found.sorted()
+    }
+
+    /// The tag ids of vendor `index` found in `text` (group 1 of a pattern when it has one).
+    public func tagIDs(vendor index: Int, in text: String) -> [String] {
+        guard let regexes = tagIDRegexes[index] else { return [] }
+        var ids: [String] = []
+        let ns = text as NSString
+        for r in regexes {
+            for m in r.regex.matches(in: text, range: NSRange(location: 0, length: ns.length)) {
+                let range = m.numberOfRanges > 1 && m.range(at: 1).location != NSNotFound ? m.range(at: 1) : m.range
+                let id = ns.substring(with: range)
+                if !ids.contains(id) { ids.append(id) }
+            }
+        }
+        return ids
+    }
+}
+
+/// NSRegularExpression is immutable and thread-safe once built.
+struct NSRegularExpressionBox: @unchecked Sendable {
+    let regex: NSRegularExpression
+    init(_ r: NSRegularExpression) { regex = r }
+}
+
+/// Reads `vendors/*.yaml` into a catalog, strictly: unknown fields and clashing hosts are errors.
+public enum CatalogLoader {
+    static let vendorKeys = ["id", "name", "company", "category", "website", "hosts", "patterns", "signatures", "tag_ids"]
+    static let idPattern = try! NSRegularExpression(pattern: "^[a-z0-9]+(-[a-z0-9]+)*$")
+
+    /// Loads every `.yaml`/`.yml` file of `directory`, in name order.
+    public static func load(directory: String) throws -> Catalog {
+        var catalog = Catalog()
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            throw SourceError(file: directory, line: nil, "vendor catalog folder not found")
+        }
+        let files = try fm.contentsOfDirectory(atPath: directory)
+            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        for f in files {
+            let path = (directory as NSString).appendingPathComponent(f)
+            try load(file: path, into: &catalog)
+        }
+        return catalog
+    }
+
+    public static func load(file path: String, into catalog: inout Catalog) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SourceError(file: path, line: nil, "cannot read this file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw SourceError(file: path, line: nil, "not UTF-8 text")
+        }
+        guard let root = try YAMLMap.load(file: path, text: text, what: "a vendor catalog file") else { return }
+        try root.checkKeys(["vendors"], in: "a vendor catalog file")
+        guard let list = root.node("vendors") else { return }
+        guard case .sequence(let seq) = list else {
+            throw SourceError(file: path, line: list.mark?.line, "'vendors' must be a list of vendor entries")
+        }
+        for item in seq {
+            let m = try YAMLMap(file: path, node: item, what: "a vendor entry")
+            try m.checkKeys(vendorKeys, in: "a vendor entry")
+            let id = try m.requiredString("id", in: "a vendor entry")
+            let what = "vendor '\(id)'"
+            if idPattern.firstMatch(in: id, range: NSRange(location: 0, length: (id as NSString).length)) == nil {
+                throw SourceError(file: path, line: m.lineOf("id"),
+                                  "vendor id '\(id)' must be lowercase words joined by hyphens, e.g. google-tag-manager")
+            }
+            let category = try m.requiredString("category", in: what)
+            if !Catalog.categories.contains(category) {
+                throw SourceError(file: path, line: m.lineOf("category"),
+                                  "unknown category '\(category)' for '\(id)'; use one of: \(Catalog.categories.joined(separator: ", "))")
+            }
+            let hosts = try m.strings("hosts")
+            let patterns = try m.strings("patterns")
+            if hosts.isEmpty && patterns.isEmpty {
+                throw SourceError(file: path, line: m.line, "\(what) has neither hosts nor patterns; add the hosts it serves from")
+            }
+            for h in hosts where h.isEmpty || h.contains("/") || h.contains(" ") || h.contains("*") {
+                throw SourceError(file: path, line: m.lineOf("hosts"),
+                                  "host '\(h)' of '\(id)' must be a bare host name such as cdn.example.com (use patterns for paths)")
+            }
+            let vendor = Vendor(
+                id: id, name: try m.requiredString("name", in: what), company: try m.requiredString("company", in: what),
+                category: category, website: try m.string("website"), hosts: hosts, patterns: patterns,
+                signatures: try m.strings("signatures"), tagIDPatterns: try m.strings("tag_ids"),
+                file: path, line: m.line)
+            try catalog.add(vendor)
+        }
+    }
+}

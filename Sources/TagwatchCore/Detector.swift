@@ -1,0 +1,73 @@
+import Foundation
+
+/// Decides first- or third-party for each resource and which vendor it belongs to.
+public struct Detector: Sendable {
+    public var catalog: Catalog
+    /// Registrable domains the company declares as its own, beyond the page's.
+    public var firstPartyDomains: Set<String>
+    private let psl = PublicSuffixList.shared
+
+    public init(catalog: Catalog, firstPartyDomains: [String] = []) {
+        self.catalog = catalog
+        self.firstPartyDomains = Set(firstPartyDomains.map { $0.lowercased() })
+    }
+
+    func isFirstParty(host: String, pageDomain: String?) -> Bool {
+        let domain = psl.registrableDomain(host)
+        if let pageDomain, domain == pageDomain { return true }
+        if firstPartyDomains.contains(domain) || firstPartyDomains.contains(host) { return true }
+        for d in firstPartyDomains where host.hasSuffix("." + d) { return true }
+        return false
+    }
+
+    /// The page's resources, deduplicated by kind and URL, in document order.
+    public func detect(_ extraction: Extraction, pageURL: String) -> [Resource] {
+        let pageHost = URLResolver.host(of: pageURL)
+        let pageDomain = pageHost.map { psl.registrableDomain($0) }
+        var resources: [Resource] = []
+        var seen = Set<String>()
+        var claimedInline: [Int: Set<Int>] = [:]  // inline script index -> vendors claimed by its URLs
+        for r in extraction.resources {
+            guard let comps = URLComponents(string: r.url), let rawHost = comps.host, !rawHost.isEmpty else { continue }
+            let host = rawHost.lowercased()
+            let path = comps.percentEncodedPath.isEmpty ? "/" : comps.percentEncodedPath
+            let first = isFirstParty(host: host, pageDomain: pageDomain)
+            let match = first ? nil : catalog.match(host: host, path: path)
+            if r.kind == .inlineScript {
+                // A URL in inline code counts when it is a script or a known vendor's host;
+                // other links in code (share buttons, canonical URLs) are not loads.
+                let isScript = path.hasSuffix(".js") || path.hasSuffix(".mjs") || path.contains("/gtag/js")
+                    || path.contains(".js/") || r.url.contains(".js?")
+                if !(isScript || match != nil) { continue }
+            }
+            let key = r.kind.rawValue + " " + r.url
+            guard seen.insert(key).inserted else { continue }
+            var tagIDs: [String] = []
+            if let match {
+                tagIDs = catalog.tagIDs(vendor: match.vendorIndex, in: r.url)
+                if r.kind == .inlineScript, let i = r.inlineIndex {
+                    claimedInline[i, default: []].insert(match.vendorIndex)
+                    for t in catalog.tagIDs(vendor: match.vendorIndex, in: extraction.inlineScripts[i]) where !tagIDs.contains(t) {
+                        tagIDs.append(t)
+                    }
+                }
+            }
+            resources.append(Resource(url: r.url, host: host, kind: r.kind, party: first ? .first : .third,
+                                      vendor: match.map { catalog.vendors[$0.vendorIndex].ref },
+                                      integrity: r.integrity, tagIDs: tagIDs))
+        }
+        // Inline snippets recognised by signature whose vendor no URL of theirs already names.
+        for (i, script) in extraction.inlineScripts.enumerated() {
+            for index in catalog.signatureMatches(in: script) where !(claimedInline[i]?.contains(index) ?? false) {
+                let vendor = catalog.vendors[index]
+                let url = pageURL.split(separator: "#", maxSplits: 1).first.map(String.init) ?? pageURL
+                let key = "inline-script \(vendor.id) \(i)"
+                guard seen.insert(key).inserted else { continue }
+                resources.append(Resource(url: url + "#inline-script-\(i + 1)", host: pageHost ?? "",
+                                          kind: .inlineScript, party: .third, vendor: vendor.ref,
+                                          tagIDs: catalog.tagIDs(vendor: index, in: script)))
+            }
+        }
+        return resources
+    }
+}

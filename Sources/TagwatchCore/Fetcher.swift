@@ -1,0 +1,291 @@
+import CCurl
+import Foundation
+import Synchronization
+
+/// Limits and identity for fetching, taken from the config or the command line.
+public struct FetchOptions: Sendable {
+    public var concurrency: Int = 16
+    public var perHost: Int = 4
+    public var connectTimeout: Double = 10
+    public var timeout: Double = 20
+    public var maxBodyBytes: Int = 5 * 1024 * 1024
+    public var maxRedirects: Int = 10
+    public var userAgent: String = "tagwatch/0.1 (+https://github.com/tagwatch/tagwatch)"
+
+    public init() {}
+}
+
+/// The outcome of one HTTP(S) transfer.
+public struct FetchResult: Sendable {
+    public var requestedURL: String
+    public var finalURL: String
+    public var status: Int?
+    public var contentType: String?
+    public var contentSecurityPolicy: String?
+    public var setCookieNames: [String]
+    public var body: [UInt8]
+    public var error: String?
+}
+
+/// Lets another thread stop a running fetch: pending transfers are dropped and running ones aborted.
+public final class FetchCancellation: Sendable {
+    private let flag = Atomic<Bool>(false)
+    private let multi = Mutex<UInt>(0)  // the multi handle's address while a fetch runs
+
+    public init() {}
+
+    public var isCancelled: Bool { flag.load(ordering: .acquiring) }
+
+    public func cancel() {
+        flag.store(true, ordering: .releasing)
+        multi.withLock { m in
+            if let handle = UnsafeMutableRawPointer(bitPattern: m) { curl_multi_wakeup(handle) }
+        }
+    }
+
+    fileprivate func attach(_ m: UnsafeMutableRawPointer?) {
+        let address = m.map { UInt(bitPattern: $0) } ?? 0
+        multi.withLock { $0 = address }
+    }
+}
+
+/// Per-transfer state that libcurl's callbacks write into; lives on the fetch thread only.
+private final class Transfer {
+    let index: Int
+    let url: String
+    let hostKey: String
+    let limit: Int
+    var body: [UInt8] = []
+    var overLimit = false
+    var contentSecurityPolicy: String?
+    var setCookieNames: [String] = []
+    let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+
+    init(index: Int, url: String, hostKey: String, limit: Int) {
+        self.index = index
+        self.url = url
+        self.hostKey = hostKey
+        self.limit = limit
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    }
+
+    deinit { errorBuffer.deallocate() }
+
+    func header(_ line: String) {
+        if line.hasPrefix("HTTP/") {
+            // A new response (after a redirect or a 100 Continue): forget the previous one's headers.
+            contentSecurityPolicy = nil
+            setCookieNames = []
+            return
+        }
+        guard let colon = line.firstIndex(of: ":") else { return }
+        let name = line[..<colon].lowercased()
+        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        switch name {
+        case "content-security-policy":
+            contentSecurityPolicy = contentSecurityPolicy.map { $0 + ", " + value } ?? value
+        case "set-cookie":
+            if let eq = value.firstIndex(of: "=") {
+                setCookieNames.append(String(value[..<eq]).trimmingCharacters(in: .whitespaces))
+            }
+        default:
+            break
+        }
+    }
+}
+
+private let writeCallback: curl_write_callback = { ptr, size, nmemb, userdata in
+    let transfer = Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue()
+    let count = size * nmemb
+    if transfer.body.count + count > transfer.limit {
+        transfer.overLimit = true
+        return 0  // makes libcurl abort the transfer with CURLE_WRITE_ERROR
+    }
+    if let ptr, count > 0 {
+        ptr.withMemoryRebound(to: UInt8.self, capacity: count) {
+            transfer.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: count))
+        }
+    }
+    return count
+}
+
+private let headerCallback: curl_write_callback = { ptr, size, nmemb, userdata in
+    let transfer = Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue()
+    let count = size * nmemb
+    if let ptr, count > 0 {
+        let bytes = UnsafeRawBufferPointer(start: ptr, count: count)
+        transfer.header(String(decoding: bytes, as: UTF8.self))
+    }
+    return count
+}
+
+private let curlGlobalInit: Bool = {
+    curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
+}()
+
+/// Fetches pages over HTTP(S) with libcurl's multi interface: many transfers on one thread,
+/// an overall and a per-host limit, connection reuse, only http and https.
+public struct Fetcher: Sendable {
+    public var options: FetchOptions
+
+    public init(options: FetchOptions) {
+        self.options = options
+    }
+
+    /// Fetches every URL, calling `deliver` on the calling thread as each transfer ends.
+    /// Blocks until all are done or `cancellation` fires (then the rest end with an error).
+    public func fetch(_ urls: [String], cancellation: FetchCancellation? = nil,
+                      deliver: (Int, FetchResult) -> Void) {
+        precondition(curlGlobalInit, "curl_global_init failed")
+        guard let multi = curl_multi_init() else {
+            for (i, u) in urls.enumerated() {
+                deliver(i, failure(u, "libcurl could not start (curl_multi_init failed)"))
+            }
+            return
+        }
+        cancellation?.attach(multi)
+        defer {
+            cancellation?.attach(nil)
+            curl_multi_cleanup(multi)
+        }
+        _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(options.concurrency, 4))
+
+        // Per-host FIFO queues, served round-robin, so one big host does not starve the others.
+        var queues: [String: [(Int, String)]] = [:]
+        var hostOrder: [String] = []
+        for (i, u) in urls.enumerated() {
+            guard let parsed = URLComponents(string: u), let scheme = parsed.scheme?.lowercased(),
+                  scheme == "http" || scheme == "https", let host = parsed.host, !host.isEmpty else {
+                deliver(i, failure(u, "not an http or https URL: \(u)"))
+                continue
+            }
+            let key = host.lowercased()
+            if queues[key] == nil { hostOrder.append(key) }
+            queues[key, default: []].append((i, u))
+        }
+        var queueHeads: [String: Int] = [:]
+        var activePerHost: [String: Int] = [:]
+        var active: [UnsafeMutableRawPointer: Transfer] = [:]
+        var remaining = queues.values.reduce(0) { $0 + $1.count }
+        var rr = 0
+
+        func startMore() {
+            var stalledRounds = 0
+            while active.count < options.concurrency, remaining > 0, stalledRounds < hostOrder.count {
+                let host = hostOrder[rr % hostOrder.count]
+                rr += 1
+                let head = queueHeads[host, default: 0]
+                guard let q = queues[host], head < q.count, activePerHost[host, default: 0] < options.perHost else {
+                    stalledRounds += 1
+                    continue
+                }
+                stalledRounds = 0
+                queueHeads[host] = head + 1
+                remaining -= 1
+                let (index, url) = q[head]
+                let transfer = Transfer(index: index, url: url, hostKey: host, limit: options.maxBodyBytes)
+                guard let easy = makeEasy(transfer) else {
+                    deliver(index, failure(url, "libcurl could not create a transfer"))
+                    continue
+                }
+                curl_multi_add_handle(multi, easy)
+                active[easy] = transfer
+                activePerHost[host, default: 0] += 1
+            }
+        }
+
+        func finish(_ easy: UnsafeMutableRawPointer, code: CURLcode) {
+            guard let transfer = active.removeValue(forKey: easy) else { return }
+            activePerHost[transfer.hostKey, default: 1] -= 1
+            curl_multi_remove_handle(multi, easy)
+            let result = makeResult(easy, transfer: transfer, code: code)
+            Unmanaged.passUnretained(transfer).release()
+            curl_easy_cleanup(easy)
+            deliver(transfer.index, result)
+        }
+
+        startMore()
+        var running: Int32 = 0
+        while !active.isEmpty {
+            if cancellation?.isCancelled == true { break }
+            curl_multi_perform(multi, &running)
+            var queued: Int32 = 0
+            while let msg = curl_multi_info_read(multi, &queued) {
+                if ccurl_msg_done(msg) != 0, let easy = ccurl_msg_easy(msg) {
+                    finish(easy, code: ccurl_msg_result(msg))
+                }
+            }
+            startMore()
+            if !active.isEmpty {
+                curl_multi_poll(multi, nil, 0, 1000, nil)
+            }
+        }
+        // Cancelled: abort what runs and report what never ran.
+        for easy in Array(active.keys) {
+            finish(easy, code: CURLE_ABORTED_BY_CALLBACK)
+        }
+        for host in hostOrder {
+            let q = queues[host] ?? []
+            for (index, url) in q[queueHeads[host, default: 0]...] {
+                deliver(index, failure(url, "cancelled before it was fetched"))
+            }
+        }
+    }
+
+    private func failure(_ url: String, _ message: String) -> FetchResult {
+        FetchResult(requestedURL: url, finalURL: url, status: nil, contentType: nil,
+                    contentSecurityPolicy: nil, setCookieNames: [], body: [], error: message)
+    }
+
+    private func makeEasy(_ transfer: Transfer) -> UnsafeMutableRawPointer? {
+        guard let easy = curl_easy_init() else { return nil }
+        let me = Unmanaged.passRetained(transfer).toOpaque()
+        _ = ccurl_setopt_str(easy, CURLOPT_URL, transfer.url)
+        _ = ccurl_setopt_ptr(easy, CURLOPT_ERRORBUFFER, transfer.errorBuffer)
+        _ = ccurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = ccurl_setopt_str(easy, CURLOPT_PROTOCOLS_STR, "http,https")
+        _ = ccurl_setopt_str(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        _ = ccurl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1)
+        _ = ccurl_setopt_long(easy, CURLOPT_MAXREDIRS, options.maxRedirects)
+        _ = ccurl_setopt_str(easy, CURLOPT_ACCEPT_ENCODING, "")  // every encoding this libcurl decodes
+        _ = ccurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
+        _ = ccurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(options.timeout * 1000))
+        _ = ccurl_setopt_off(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(options.maxBodyBytes))
+        _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
+        _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
+        _ = ccurl_setopt_str(easy, CURLOPT_USERAGENT, options.userAgent)
+        _ = ccurl_setopt_write(easy, CURLOPT_WRITEFUNCTION, writeCallback)
+        _ = ccurl_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
+        _ = ccurl_setopt_write(easy, CURLOPT_HEADERFUNCTION, headerCallback)
+        _ = ccurl_setopt_ptr(easy, CURLOPT_HEADERDATA, me)
+        return easy
+    }
+
+    private func makeResult(_ easy: UnsafeMutableRawPointer, transfer: Transfer, code: CURLcode) -> FetchResult {
+        var status = 0
+        _ = ccurl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+        var effective: UnsafeMutablePointer<CChar>?
+        _ = ccurl_getinfo_str(easy, CURLINFO_EFFECTIVE_URL, &effective)
+        var ctype: UnsafeMutablePointer<CChar>?
+        _ = ccurl_getinfo_str(easy, CURLINFO_CONTENT_TYPE, &ctype)
+        let finalURL = effective.map { String(cString: $0) } ?? transfer.url
+        var error: String?
+        if code != CURLE_OK {
+            if transfer.overLimit || code == CURLE_FILESIZE_EXCEEDED {
+                error = "body larger than the limit of \(options.maxBodyBytes) bytes; transfer aborted"
+            } else if code == CURLE_ABORTED_BY_CALLBACK {
+                error = "cancelled"
+            } else {
+                let detail = String(cString: transfer.errorBuffer)
+                let summary = String(cString: curl_easy_strerror(code))
+                error = detail.isEmpty ? summary : "\(summary): \(detail)"
+            }
+        }
+        return FetchResult(requestedURL: transfer.url, finalURL: finalURL,
+                           status: status == 0 ? nil : status,
+                           contentType: ctype.map { String(cString: $0) },
+                           contentSecurityPolicy: transfer.contentSecurityPolicy,
+                           setCookieNames: transfer.setCookieNames,
+                           body: error == nil ? transfer.body : [], error: error)
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+
+/// What a resource reference is, as it appears in the JSON output's `kind` field.
+public enum ResourceKind: String, Sendable, Codable, CaseIterable {
+    case script
+    case inlineScript = "inline-script"
+    case iframe
+    case img
+    case link
+    case form
+    case object
+    case noscriptImg = "noscript-img"
+}
+
+/// Whether a resource belongs to the company that runs the page.
+public enum Party: String, Sendable, Codable {
+    case first
+    case third
+}
+
+/// A page to scan: a URL to fetch, or a saved HTML file with the URL it was saved from.
+public struct Target: Sendable, Hashable {
+    public enum Source: Sendable, Hashable {
+        case url(String)
+        case file(path: String, baseURL: String?)
+    }
+    public var source: Source
+    public var labels: [String]
+
+    public init(source: Source, labels: [String] = []) {
+        self.source = source
+        self.labels = labels
+    }
+
+    /// How the user named the target, as echoed in reports.
+    public var name: String {
+        switch source {
+        case .url(let u): return u
+        case .file(let p, _): return p
+        }
+    }
+}
+
+/// What the fetcher brought back for one target: the bytes and the headers that matter.
+public struct Page: Sendable {
+    public var target: Target
+    /// The URL the page is served at (after redirects), used to resolve relative references.
+    public var url: String
+    public var status: Int?
+    public var contentType: String?
+    public var contentSecurityPolicy: String?
+    public var setCookieNames: [String]
+    public var body: [UInt8]
+    /// Why the page could not be had; nil when `body` holds the page.
+    public var error: String?
+
+    public init(target: Target, url: String, status: Int? = nil, contentType: String? = nil,
+                contentSecurityPolicy: String? = nil, setCookieNames: [String] = [],
+                body: [UInt8] = [], error: String? = nil) {
+        self.target = target
+        self.url = url
+        self.status = status
+        self.contentType = contentType
+        self.contentSecurityPolicy = contentSecurityPolicy
+        self.setCookieNames = setCookieNames
+        self.body = body
+        self.error = error
+    }
+}
+
+/// One reference a page makes to something it loads, as the extractor found it.
+public struct ExtractedResource: Sendable, Hashable {
+    public var url: String
+    public var kind: ResourceKind
+    /// The `integrity` attribute of a script or stylesheet, if any.
+    public var integrity: String?
+    /// For inline scripts: the index of the inline script on the page (0-based).
+    public var inlineIndex: Int?
+
+    public init(url: String, kind: ResourceKind, integrity: String? = nil, inlineIndex: Int? = nil) {
+        self.url = url
+        self.kind = kind
+        self.integrity = integrity
+        self.inlineIndex = inlineIndex
+    }
+}
+
+/// The extractor's result for a page: the resources and the inline script texts.
+public struct Extraction: Sendable {
+    public var resources: [ExtractedResource]
+    public var inlineScripts: [String]
+    public var baseURL: String
+
+    public init(resources: [ExtractedResource], inlineScripts: [String], baseURL: String) {
+        self.resources = resources
+        self.inlineScripts = inlineScripts
+        self.baseURL = baseURL
+    }
+}
+
+/// The part of a catalog vendor that travels with a resource in reports.
+public struct VendorRef: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: String
+    public var company: String
+    public var category: String
+
+    public init(id: String, name: String, company: String, category: String) {
+        self.id = id
+        self.name = name
+        self.company = company
+        self.category = category
+    }
+}
+
+/// A resource after detection: its party and the vendor that claims it.
+public struct Resource: Sendable, Hashable {
+    public var url: String
+    public var host: String
+    public var kind: ResourceKind
+    public var party: Party
+    public var vendor: VendorRef?
+    public var integrity: String?
+    public var tagIDs: [String]
+
+    public init(url: String, host: String, kind: ResourceKind, party: Party, vendor: VendorRef?,
+                integrity: String? = nil, tagIDs: [String] = []) {
+        self.url = url
+        self.host = host
+        self.kind = kind
+        self.party = party
+        self.vendor = vendor
+        self.integrity = integrity
+        self.tagIDs = tagIDs
+    }
+}
+
+/// Everything a scan learned about one target.
+public struct PageReport: Sendable {
+    public var target: Target
+    public var url: String
+    public var status: Int?
+    public var error: String?
+    /// Problems that did not stop the scan, such as bytes that are not valid UTF-8.
+    public var warnings: [String]
+    public var resources: [Resource]
+
+    public init(target: Target, url: String, status: Int?, error: String?, warnings: [String] = [], resources: [Resource]) {
+        self.target = target
+        self.url = url
+        self.status = status
+        self.error = error
+        self.warnings = warnings
+        self.resources = resources
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+
+/// Renders scan results for people (text) and for programs (the documented JSON shape).
+public enum ScanOutput {
+    public static func json(_ reports: [PageReport]) -> JSONValue {
+        .object([("pages", .array(reports.map(page)))])
+    }
+
+    static func page(_ r: PageReport) -> JSONValue {
+        .object([
+            ("target", .string(r.target.name)),
+            ("url", .string(r.url)),
+            ("status", .num(r.status)),
+            ("error", .str(r.error)),
+            ("warnings", .array(r.warnings.map { .string($0) })),
+            ("resources", .array(r.resources.map(resource))),
+        ])
+    }
+
+    public static func resource(_ r: Resource) -> JSONValue {
+        .object([
+            ("url", .string(r.url)),
+            ("host", .string(r.host)),
+            ("kind", .string(r.kind.rawValue)),
+            ("party", .string(r.party.rawValue)),
+            ("vendor", r.vendor.map(vendor) ?? .null),
+            ("tag_ids", .array(r.tagIDs.map { .string($0) })),
+        ])
+    }
+
+    public static func vendor(_ v: VendorRef) -> JSONValue {
+        .object([("id", .string(v.id)), ("name", .string(v.name)), ("company", .string(v.company)),
+                 ("category", .string(v.category))])
+    }
+
+    /// A readable report per page: vendors grouped with company and category, unknown hosts, totals.
+    public static func text(_ reports: [PageReport]) -> String {
+        var out = ""
+        var totalThird = 0, totalVendors = Set<String>(), totalUnknown = Set<String>(), failed = 0
+        for r in reports {
+            out += "\(r.url)"
+            if r.target.name != r.url { out += "  (\(r.target.name))" }
+            out += "\n"
+            if let e = r.error {
+                out += "  error: \(e)\n\n"
+                failed += 1
+                continue
+            }
+            for w in r.warnings { out += "  warning: \(w)\n" }
+            let third = r.resources.filter { $0.party == .third }
+            let first = r.resources.count - third.count
+            totalThird += third.count
+            var byVendor: [String: (VendorRef, [Resource])] = [:]
+            var order: [String] = []
+            var unknown: [String: [Resource]] = [:]
+            var unknownOrder: [String] = []
+            for res in third {
+                if let v = res.vendor {
+                    if byVendor[v.id] == nil { order.append(v.id); byVendor[v.id] = (v, []) }
+                    byVendor[v.id]!.1.append(res)
+                } else {
+                    if unknown[res.host] == nil { unknownOrder.append(res.host) }
+                    unknown[res.host, default: []].append(res)
+                }
+            }
+            if order.isEmpty && unknownOrder.isEmpty {
+                out += "  no third-party resources\n"
+            }
+            if !order.isEmpty {
+                out += "  vendors:\n"
+                let w = order.map { byVendor[$0]!.0.name.count }.max() ?? 0
+                for id in order {
+                    let (v, rs) = byVendor[id]!
+                    totalVendors.insert(id)
+                    let kinds = Dictionary(grouping: rs, by: { $0.kind.rawValue }).map { "\($0.value.count) \($0.key)" }.sorted()
+                    let ids = Array(Set(rs.flatMap { $0.tagIDs })).sorted()
+                    out += "    " + v.name.padding(toLength: w, withPad: " ", startingAt: 0)
+                    out += "  \(v.company) · \(v.category) · \(kinds.joined(separator: ", "))"
+                    if !ids.isEmpty { out += " · ids \(ids.joined(separator: " "))" }
+                    out += "\n"
+                }
+            }
+            if !unknownOrder.isEmpty {
+                out += "  unknown third-party hosts:\n"
+                for h in unknownOrder {
+                    totalUnknown.insert(h)
+                    let rs = unknown[h]!
+                    out += "    \(h)  \(rs.count) resource\(rs.count == 1 ? "" : "s") (\(rs[0].kind.rawValue) \(rs[0].url))\n"
+                }
+            }
+            out += "  \(third.count) third-party, \(first) first-party resources\n\n"
+        }
+        out += "\(reports.count) page\(reports.count == 1 ? "" : "s") scanned"
+        if failed > 0 { out += ", \(failed) failed" }
+        out += "; \(totalVendors.count) vendor\(totalVendors.count == 1 ? "" : "s"), \(totalUnknown.count) unknown third-party host\(totalUnknown.count == 1 ? "" : "s"), \(totalThird) third-party resources\n"
+        return out
+    }
+}

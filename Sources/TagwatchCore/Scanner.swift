@@ -1,0 +1,221 @@
+import Foundation
+
+/// One page to scan after targets are expanded: folders become their HTML files.
+public struct ScanJob: Sendable {
+    public var target: Target
+    /// The URL to fetch, or the URL a file is served at.
+    public var url: String
+    /// For files: the path to read.
+    public var path: String?
+}
+
+/// Runs the pipeline for a list of targets: fetch (or read), extract, detect.
+/// Fetching runs on its own thread while pages already fetched are parsed on the caller's.
+public struct Scanner: Sendable {
+    public var detector: Detector
+    public var fetchOptions: FetchOptions
+    private let extractor = Extractor()
+
+    public init(detector: Detector, fetchOptions: FetchOptions) {
+        self.detector = detector
+        self.fetchOptions = fetchOptions
+    }
+
+    /// Expands targets into pages: a folder target yields one job per HTML file below it.
+    public static func jobs(for targets: [Target]) -> [ScanJob] {
+        var jobs: [ScanJob] = []
+        for t in targets {
+            switch t.source {
+            case .url(let u):
+                jobs.append(ScanJob(target: t, url: u, path: nil))
+            case .file(let path, let base):
+                var isDir: ObjCBool = false
+                if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+                    for rel in FileSource.htmlFiles(in: path) {
+                        let full = (path as NSString).appendingPathComponent(rel)
+                        let url = base.map { FileSource.servedURL(base: $0, relativePath: rel) }
+                            ?? URL(fileURLWithPath: full).absoluteString
+                        jobs.append(ScanJob(target: Target(source: .file(path: full, baseURL: url), labels: t.labels),
+                                            url: url, path: full))
+                    }
+                } else {
+                    jobs.append(ScanJob(target: t, url: base ?? URL(fileURLWithPath: path).absoluteString, path: path))
+                }
+            }
+        }
+        return jobs
+    }
+
+    /// Scans every job; `onReport` is called on the calling thread once per job, in completion order.
+    public func scan(_ jobs: [ScanJob], cancellation: FetchCancellation? = nil,
+                     onReport: (Int, PageReport) -> Void) {
+        var urlJobs: [Int] = []
+        for (i, j) in jobs.enumerated() where j.path == nil { urlJobs.append(i) }
+        let queue = BlockingQueue<(Int, FetchResult)>()
+        if !urlJobs.isEmpty {
+            let fetcher = Fetcher(options: fetchOptions)
+            let urls = urlJobs.map { jobs[$0].url }
+            let indices = urlJobs
+            let thread = Thread {
+                fetcher.fetch(urls, cancellation: cancellation) { i, r in queue.push((indices[i], r)) }
+                queue.close()
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        } else {
+            queue.close()
+        }
+        for (i, j) in jobs.enumerated() {
+            guard let path = j.path else { continue }
+            if cancellation?.isCancelled == true {
+                onReport(i, PageReport(target: j.target, url: j.url, status: nil, error: "cancelled", resources: []))
+                continue
+            }
+            do {
+                let body = try FileSource.read(path, maxBytes: fetchOptions.maxBodyBytes)
+                onReport(i, analyse(job: j, url: j.url, status: nil, body: body, contentType: nil))
+            } catch {
+                onReport(i, PageReport(target: j.target, url: j.url, status: nil, error: "\(error)", resources: []))
+            }
+        }
+        while let (i, r) = queue.pop() {
+            let j = jobs[i]
+            if let e = r.error {
+                onReport(i, PageReport(target: j.target, url: r.finalURL, status: r.status, error: e, resources: []))
+                continue
+            }
+            if let status = r.status, !(200..<300).contains(status) {
+                onReport(i, PageReport(target: j.target, url: r.finalURL, status: status,
+                                       error: "HTTP \(status) \(HTTPStatus.reason(status)) from \(r.finalURL)", resources: []))
+                continue
+            }
+            if let ct = r.contentType, !Self.isHTML(ct) {
+                onReport(i, PageReport(target: j.target, url: r.finalURL, status: r.status,
+                                       error: "not an HTML page: Content-Type is \(ct)", resources: []))
+                continue
+            }
+            onReport(i, analyse(job: j, url: r.finalURL, status: r.status, body: r.body, contentType: r.contentType))
+        }
+    }
+
+    /// Scans all jobs and returns their reports in job order.
+    public func scanAll(_ jobs: [ScanJob], cancellation: FetchCancellation? = nil) -> [PageReport] {
+        var reports = [PageReport?](repeating: nil, count: jobs.count)
+        scan(jobs, cancellation: cancellation) { i, r in reports[i] = r }
+        return reports.map { $0! }
+    }
+
+    static func isHTML(_ contentType: String) -> Bool {
+        let mime = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return mime.isEmpty || mime == "text/html" || mime == "application/xhtml+xml" || mime == "text/plain"
+    }
+
+    static func charset(of contentType: String?) -> String? {
+        guard let ct = contentType else { return nil }
+        for part in ct.split(separator: ";").dropFirst() {
+            let kv = part.split(separator: "=", maxSplits: 1)
+            if kv.count == 2, kv[0].trimmingCharacters(in: .whitespaces).lowercased() == "charset" {
+                return kv[1].trimmingCharacters(in: CharacterSet(charactersIn: " \"'"))
+            }
+        }
+        return nil
+    }
+
+    /// Extracts and detects, with the checks that turn bad bodies into clear errors or warnings.
+    func analyse(job: ScanJob, url: String, status: Int?, body: [UInt8], contentType: String?) -> PageReport {
+        if body.isEmpty {
+            return PageReport(target: job.target, url: url, status: status, error: "empty body: nothing to scan", resources: [])
+        }
+        var warnings: [String] = []
+        let headerCharset = Self.charset(of: contentType)
+        let declared = headerCharset ?? Self.metaCharset(body)
+        if declared == nil || declared!.lowercased().replacingOccurrences(of: "-", with: "") == "utf8" {
+            if let bad = Self.firstInvalidUTF8(body) {
+                warnings.append("body is not valid UTF-8 (first bad byte at offset \(bad)); scanned with the bad bytes replaced")
+            }
+        }
+        if body.contains(0) {
+            warnings.append("body contains NUL bytes; scanned with recovery")
+        }
+        let extraction = extractor.extract(body: body, pageURL: url, charset: headerCharset)
+        let resources = detector.detect(extraction, pageURL: url)
+        return PageReport(target: job.target, url: url, status: status, error: nil, warnings: warnings, resources: resources)
+    }
+
+    static func metaCharset(_ body: [UInt8]) -> String? {
+        let head = String(decoding: body.prefix(2048), as: UTF8.self).lowercased()
+        guard let r = head.range(of: "charset=") else { return nil }
+        let rest = head[r.upperBound...].drop { $0 == "\"" || $0 == "'" || $0 == " " }
+        let name = rest.prefix { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
+        return name.isEmpty ? nil : String(name)
+    }
+
+    static func firstInvalidUTF8(_ body: [UInt8]) -> Int? {
+        var it = body.makeIterator()
+        var decoder = UTF8()
+        var offset = 0
+        while true {
+            switch decoder.decode(&it) {
+            case .scalarValue(let s): offset += UTF8.width(s)
+            case .emptyInput: return nil
+            case .error: return offset
+            }
+        }
+    }
+}
+
+/// A blocking queue between the fetch thread and the parsing thread.
+final class BlockingQueue<T: Sendable>: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var items: [T] = []
+    private var head = 0
+    private var closed = false
+
+    func push(_ item: T) {
+        cond.lock()
+        items.append(item)
+        cond.signal()
+        cond.unlock()
+    }
+
+    func close() {
+        cond.lock()
+        closed = true
+        cond.broadcast()
+        cond.unlock()
+    }
+
+    /// The next item, or nil once closed and drained.
+    func pop() -> T? {
+        cond.lock()
+        defer { cond.unlock() }
+        while head == items.count && !closed { cond.wait() }
+        if head == items.count { return nil }
+        let item = items[head]
+        head += 1
+        if head > 1024 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return item
+    }
+}
+
+enum HTTPStatus {
+    static func reason(_ code: Int) -> String {
+        switch code {
+        case 400: return "Bad Request"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 410: return "Gone"
+        case 429: return "Too Many Requests"
+        case 500: return "Internal Server Error"
+        case 502: return "Bad Gateway"
+        case 503: return "Service Unavailable"
+        case 504: return "Gateway Timeout"
+        case 300..<400: return "Redirect (not followed further)"
+        default: return ""
+        }
+    }
+}

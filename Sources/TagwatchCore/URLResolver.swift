@@ -1,0 +1,111 @@
+import Foundation
+
+/// Resolves references found in markup the way a browser would, for http(s) loads only.
+enum URLResolver {
+    /// The absolute http(s) URL `reference` points to from `base`, or nil for other schemes
+    /// (data:, javascript:, mailto:, about:) and for references that do not parse.
+    static func resolve(_ reference: String, against base: String) -> String? {
+        var ref = reference.trimmingCharacters(in: .whitespacesAndNewlines)
+        if ref.isEmpty || ref.hasPrefix("#") { return nil }
+        // Browsers drop tabs and newlines inside URLs and accept spaces.
+        if ref.contains(where: { $0 == "\n" || $0 == "\t" || $0 == "\r" }) {
+            ref.removeAll(where: { $0 == "\n" || $0 == "\t" || $0 == "\r" })
+        }
+        if ref.contains(" ") { ref = ref.replacingOccurrences(of: " ", with: "%20") }
+        if ref.hasPrefix("\\\\") || ref.hasPrefix("\\/") { ref = "//" + ref.dropFirst(2) }
+        // Fast path: already absolute.
+        let lower = ref.prefix(8).lowercased()
+        if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
+            guard let u = URL(string: ref), u.host != nil else { return nil }
+            return u.absoluteString
+        }
+        if let colon = ref.firstIndex(of: ":"), !ref[..<colon].contains("/"), !ref[..<colon].contains("?") {
+            return nil  // another scheme
+        }
+        guard let baseURL = URL(string: base), let u = URL(string: ref, relativeTo: baseURL)?.absoluteURL,
+              let scheme = u.scheme?.lowercased(), scheme == "http" || scheme == "https", u.host != nil else {
+            return nil
+        }
+        return u.absoluteString
+    }
+
+    /// The lowercased host of an absolute URL.
+    static func host(of url: String) -> String? {
+        guard let h = URL(string: url)?.host(percentEncoded: false), !h.isEmpty else { return nil }
+        return h.lowercased()
+    }
+}
+
+/// Finds the URLs an inline script loads: absolute or scheme-relative URLs inside string literals.
+enum InlineURLScanner {
+    static func urls(in text: String) -> [String] {
+        var found: [String] = []
+        var seen = Set<String>()
+        let bytes = Array(text.utf8)
+        let n = bytes.count
+        var i = 0
+        while i + 2 < n {
+            // Look for "//" after "http:", "https:" or an opening quote.
+            if bytes[i] == UInt8(ascii: "/") && bytes[i + 1] == UInt8(ascii: "/") {
+                var start = -1
+                if i >= 6, bytes[i - 1] == UInt8(ascii: ":"), matchesScheme(bytes, end: i - 1) {
+                    start = i - (bytes[i - 2] == UInt8(ascii: "s") || bytes[i - 2] == UInt8(ascii: "S") ? 6 : 5)
+                } else if i >= 1, isQuote(bytes[i - 1]) {
+                    start = i
+                }
+                if start >= 0 {
+                    var j = i + 2
+                    while j < n, isURLByte(bytes[j]) { j += 1 }
+                    let candidate = String(decoding: bytes[start..<j], as: UTF8.self)
+                    if looksLikeHostURL(candidate), seen.insert(candidate).inserted {
+                        found.append(candidate)
+                    }
+                    i = j
+                    continue
+                }
+            }
+            i += 1
+        }
+        return found
+    }
+
+    private static func matchesScheme(_ b: [UInt8], end: Int) -> Bool {
+        // b[end] == ':'; check "http" or "https" before it.
+        func lower(_ x: UInt8) -> UInt8 { x | 0x20 }
+        if end >= 5, lower(b[end - 5]) == UInt8(ascii: "h"), lower(b[end - 4]) == UInt8(ascii: "t"),
+           lower(b[end - 3]) == UInt8(ascii: "t"), lower(b[end - 2]) == UInt8(ascii: "p"),
+           lower(b[end - 1]) == UInt8(ascii: "s") { return true }
+        if end >= 4, lower(b[end - 4]) == UInt8(ascii: "h"), lower(b[end - 3]) == UInt8(ascii: "t"),
+           lower(b[end - 2]) == UInt8(ascii: "t"), lower(b[end - 1]) == UInt8(ascii: "p") { return true }
+        return false
+    }
+
+    private static func isQuote(_ c: UInt8) -> Bool {
+        c == UInt8(ascii: "'") || c == UInt8(ascii: "\"") || c == UInt8(ascii: "`")
+    }
+
+    private static func isURLByte(_ c: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"),
+             UInt8(ascii: "?"), UInt8(ascii: "="), UInt8(ascii: "&"), UInt8(ascii: "%"), UInt8(ascii: ":"),
+             UInt8(ascii: "#"), UInt8(ascii: "@"), UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: ","),
+             UInt8(ascii: ";"), UInt8(ascii: "*"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// A host with a dot and a letter-only last label, so `//comments` and `//x` are skipped.
+    private static func looksLikeHostURL(_ s: String) -> Bool {
+        guard let r = s.range(of: "//") else { return false }
+        let rest = s[r.upperBound...]
+        let hostPart = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" && $0 != ":" }
+        guard let dot = hostPart.lastIndex(of: "."), hostPart.first != "." else { return false }
+        let tld = hostPart[hostPart.index(after: dot)...]
+        return tld.count >= 2 && tld.allSatisfy { $0.isLetter }
+    }
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import TagwatchCore
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// `tagwatch scan`: an ad-hoc scan of URLs, saved pages or built-site folders; keeps no state.
+struct ScanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan",
+        abstract: "Scan pages (URLs, saved HTML files or folders of built HTML) and list their third-party resources.",
+        discussion: """
+            Exit codes: 0 every target scanned; 2 usage or rules error; 3 some targets could not be scanned.
+            """
+    )
+
+    @Argument(help: "Page URLs (http or https), saved HTML files (.html or .html.gz), or folders of built HTML.")
+    var targets: [String] = []
+
+    @Option(name: .long, help: "Rules folder holding vendors/*.yaml (default: ./rules, then /etc/tagwatch/rules).")
+    var rules: String?
+
+    @Option(name: .customLong("first-party"), help: "A domain the company owns (repeatable).")
+    var firstParty: [String] = []
+
+    @Option(name: .customLong("base-url"), help: "The URL a saved file (or the root of a folder) is served at.")
+    var baseURL: String?
+
+    @Option(name: .long, help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    @Option(name: .long, help: "Transfers at once.")
+    var concurrency: Int = 16
+
+    @Option(name: .customLong("per-host"), help: "Transfers at once to one host.")
+    var perHost: Int = 4
+
+    @Option(name: .long, help: "Seconds a transfer may take in all.")
+    var timeout: Double = 20
+
+    @Option(name: .customLong("connect-timeout"), help: "Seconds to establish a connection.")
+    var connectTimeout: Double = 10
+
+    @Option(name: .customLong("max-page-bytes"), help: "Largest page body accepted, in bytes.")
+    var maxPageBytes: Int = 5 * 1024 * 1024
+
+    @Option(name: .customLong("user-agent"), help: "User-Agent header sent with each request.")
+    var userAgent: String?
+
+    func validate() throws {
+        if targets.isEmpty { throw ValidationError("name at least one URL, file or folder to scan") }
+        if concurrency < 1 || concurrency > 1024 { throw ValidationError("--concurrency must be between 1 and 1024") }
+        if perHost < 1 { throw ValidationError("--per-host must be at least 1") }
+        if timeout <= 0 || connectTimeout <= 0 { throw ValidationError("timeouts must be positive") }
+        if maxPageBytes < 1024 { throw ValidationError("--max-page-bytes must be at least 1024") }
+        if let b = baseURL, !(b.hasPrefix("http://") || b.hasPrefix("https://")) || URL(string: b)?.host == nil {
+            throw ValidationError("--base-url must be an absolute http(s) URL, not '\(b)'")
+        }
+    }
+
+    func run() throws {
+        let catalog: Catalog
+        do {
+            catalog = try CatalogLoader.load(directory: try RulesLocation.resolve(rules).vendorsDirectory)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(ExitStatus.usage)
+        }
+        var options = FetchOptions()
+        options.concurrency = concurrency
+        options.perHost = perHost
+        options.timeout = timeout
+        options.connectTimeout = connectTimeout
+        options.maxBodyBytes = maxPageBytes
+        if let userAgent { options.userAgent = userAgent }
+
+        let scanner = Scanner(detector: Detector(catalog: catalog, firstPartyDomains: firstParty), fetchOptions: options)
+        let jobs = Scanner.jobs(for: targets.map { Self.target(for: $0, baseURL: baseURL) })
+        var reports = [PageReport?](repeating: nil, count: jobs.count)
+        scanner.scan(jobs) { i, report in
+            if let e = report.error { printError("\(report.target.name): \(e)") }
+            reports[i] = report
+        }
+        let done = reports.compactMap { $0 }
+        switch format {
+        case .json: print(ScanOutput.json(done).serialized(pretty: true))
+        case .text: print(ScanOutput.text(done), terminator: "")
+        }
+        if jobs.isEmpty {
+            printError("no HTML pages found in the targets given")
+            throw ExitCode(ExitStatus.targetsFailed)
+        }
+        if done.contains(where: { $0.error != nil }) { throw ExitCode(ExitStatus.targetsFailed) }
+    }
+
+    static func target(for argument: String, baseURL: String? = nil) -> Target {
+        if argument.contains("://") { return Target(source: .url(argument)) }
+        return Target(source: .file(path: argument, baseURL: baseURL))
+    }
+}
+
+/// Where the rules live when the user does not say.
+struct RulesLocation {
+    var directory: String
+    var vendorsDirectory: String { (directory as NSString).appendingPathComponent("vendors") }
+
+    static func resolve(_ given: String?) throws -> RulesLocation {
+        if let given { return RulesLocation(directory: given) }
+        for candidate in ["rules", "/etc/tagwatch/rules", "/usr/local/share/tagwatch/rules"] {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate + "/vendors", isDirectory: &isDir), isDir.boolValue {
+                return RulesLocation(directory: candidate)
+            }
+        }
+        throw SourceError(file: "rules", line: nil, "no rules folder found in ./rules or /etc/tagwatch/rules; pass --rules DIR")
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+import TagwatchTestSupport
+@testable import TagwatchCore
+
+@Suite struct CatalogTests {
+    func catalog(_ yaml: String) throws -> Catalog {
+        let dir = try temporaryDirectory()
+        try yaml.write(toFile: dir + "/v.yaml", atomically: true, encoding: .utf8)
+        return try CatalogLoader.load(directory: dir)
+    }
+
+    func loadError(_ yaml: String) throws -> SourceError? {
+        do {
+            _ = try catalog(yaml)
+            return nil
+        } catch let e as SourceError {
+            return e
+        }
+    }
+
+    static let sample = """
+        vendors:
+          - id: google-ads
+            name: Google Ads
+            company: Google
+            category: advertising
+            hosts: [googleadservices.com]
+            patterns: ["www.google.com/pagead/"]
+          - id: google-recaptcha
+            name: reCAPTCHA
+            company: Google
+            category: security
+            patterns: ["www.google.com/recaptcha/"]
+          - id: doubleclick
+            name: Google Marketing Platform
+            company: Google
+            category: advertising
+            hosts: [doubleclick.net]
+          - id: google-ad-manager
+            name: Google Ad Manager
+            company: Google
+            category: advertising
+            hosts: [securepubads.g.doubleclick.net]
+            tag_ids: ['/(\\d{4,12})/']
+        """
+
+    @Test func longestHostSuffixWins() throws {
+        let c = try catalog(Self.sample)
+        #expect(c.match(host: "securepubads.g.doubleclick.net").map { c.vendors[$0.vendorIndex].id } == "google-ad-manager")
+        #expect(c.match(host: "ad.doubleclick.net").map { c.vendors[$0.vendorIndex].id } == "doubleclick")
+        #expect(c.match(host: "doubleclick.net.evil.test") == nil)
+        #expect(c.match(host: "notdoubleclick.net") == nil)
+    }
+
+    @Test func pathPatternsSplitASharedHost() throws {
+        let c = try catalog(Self.sample)
+        #expect(c.match(host: "www.google.com", path: "/recaptcha/api.js").map { c.vendors[$0.vendorIndex].id } == "google-recaptcha")
+        #expect(c.match(host: "www.google.com", path: "/pagead/1p-conversion").map { c.vendors[$0.vendorIndex].id } == "google-ads")
+        #expect(c.match(host: "www.google.com", path: "/maps/embed") == nil)
+    }
+
+    @Test func tagIDsUseTheFirstGroup() throws {
+        let c = try catalog(Self.sample)
+        let i = try #require(c.match(host: "securepubads.g.doubleclick.net")).vendorIndex
+        #expect(c.tagIDs(vendor: i, in: "googletag.defineSlot('/1234567/top', [728, 90])") == ["1234567"])
+    }
+
+    @Test func aHostClaimedTwiceIsRejectedWithItsLine() throws {
+        let e = try #require(try loadError("""
+            vendors:
+              - id: a-vendor
+                name: A
+                company: A Inc
+                category: analytics
+                hosts: [shared.test]
+              - id: b-vendor
+                name: B
+                company: B Inc
+                category: analytics
+                hosts: [shared.test]
+            """))
+        #expect(e.line == 7)
+        #expect(e.message.contains("already claimed by 'a-vendor'"))
+    }
+
+    @Test func unknownFieldsAreErrorsWithLineAndHint() throws {
+        let e = try #require(try loadError("""
+            vendors:
+              - id: a-vendor
+                name: A
+                compnay: A Inc
+                category: analytics
+                hosts: [a.test]
+            """))
+        #expect(e.line == 4)
+        #expect(e.message.contains("unknown field 'compnay'"))
+        #expect(e.message.contains("did you mean 'company'"))
+    }
+
+    @Test func badCategoryAndIdAreRejected() throws {
+        let e1 = try #require(try loadError("vendors:\n  - {id: x, name: X, company: X, category: spying, hosts: [x.test]}\n"))
+        #expect(e1.message.contains("unknown category 'spying'"))
+        let e2 = try #require(try loadError("vendors:\n  - {id: Bad_Id, name: X, company: X, category: cdn, hosts: [x.test]}\n"))
+        #expect(e2.message.contains("lowercase words joined by hyphens"))
+    }
+
+    @Test func invalidYAMLNamesTheLine() throws {
+        let e = try #require(try loadError("vendors:\n  - id: x\n   name: [unclosed\n"))
+        #expect(e.line != nil)
+        #expect(e.description.contains("v.yaml:"))
+    }
+
+    @Test func theBundledCatalogLoads() throws {
+        let c = try CatalogLoader.load(directory: Repo.rules + "/vendors")
+        #expect(c.count >= 80)
+        let gtm = try #require(c.match(host: "www.googletagmanager.com", path: "/gtm.js"))
+        #expect(c.vendors[gtm.vendorIndex].company == "Google")
+        let hotjar = try #require(c.match(host: "static.hotjar.com", path: "/c/hotjar-1.js"))
+        #expect(c.vendors[hotjar.vendorIndex].company == "Contentsquare")
+        let fb = try #require(c.match(host: "connect.facebook.net", path: "/en_US/fbevents.js"))
+        #expect(c.vendors[fb.vendorIndex].company == "Meta")
+    }
+}
+
+@Suite struct DetectorTests {
+    @Test func registrableDomainsComeFromThePublicSuffixList() {
+        let psl = PublicSuffixList.shared
+        #expect(psl.registrableDomain("www.example.co.uk") == "example.co.uk")
+        #expect(psl.registrableDomain("a.b.example.com") == "example.com")
+        #expect(psl.registrableDomain("user.github.io") == "user.github.io")
+        #expect(psl.registrableDomain("127.0.0.1") == "127.0.0.1")
+    }
+
+    @Test func partyAndVendor() throws {
+        var catalog = Catalog()
+        try catalog.add(Vendor(id: "hotjar", name: "Hotjar", company: "Contentsquare", category: "session-replay",
+                               website: nil, hosts: ["hotjar.com"], patterns: [], signatures: ["_hjSettings"],
+                               tagIDPatterns: ["hjid:(\\d+)"], file: "t", line: 1))
+        let detector = Detector(catalog: catalog, firstPartyDomains: ["shopcdn.test"])
+        let extraction = Extraction(resources: [
+            ExtractedResource(url: "https://static.shop.example/app.js", kind: .script),
+            ExtractedResource(url: "https://img.shopcdn.test/a.png", kind: .img),
+            ExtractedResource(url: "https://static.hotjar.com/c/hotjar-1.js", kind: .script),
+            ExtractedResource(url: "https://static.hotjar.com/c/hotjar-1.js", kind: .script),
+            ExtractedResource(url: "https://unknown.test/x.js", kind: .script),
+        ], inlineScripts: ["h._hjSettings={hjid:77,hjsv:6};"], baseURL: "https://www.shop.example/")
+        let r = detector.detect(extraction, pageURL: "https://www.shop.example/")
+        #expect(r.map(\.party) == [.first, .first, .third, .third, .third])
+        #expect(r[2].vendor?.id == "hotjar")
+        #expect(r[3].vendor == nil)
+        #expect(r[4].kind == .inlineScript && r[4].vendor?.id == "hotjar" && r[4].tagIDs == ["77"])
+    }
+}
