@@ -156,8 +156,16 @@ public enum CatalogLoader {
     static let vendorKeys = ["id", "name", "company", "category", "website", "hosts", "patterns", "signatures", "tag_ids"]
     static let idPattern = try! NSRegularExpression(pattern: "^[a-z0-9]+(-[a-z0-9]+)*$")
 
-    /// Loads every `.yaml`/`.yml` file of `directory`, in name order.
+    /// Loads every `.yaml`/`.yml` file of `directory`, in name order; throws the first problem.
     public static func load(directory: String) throws -> Catalog {
+        var errors: [SourceError] = []
+        let catalog = try load(directory: directory, errors: &errors)
+        if let first = errors.first { throw first }
+        return catalog
+    }
+
+    /// Loads what it can, collecting every problem (for `rules check`); throws only when the folder is missing.
+    public static func load(directory: String, errors: inout [SourceError]) throws -> Catalog {
         var catalog = Catalog()
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -168,25 +176,52 @@ public enum CatalogLoader {
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
         for f in files {
             let path = (directory as NSString).appendingPathComponent(f)
-            try load(file: path, into: &catalog)
+            load(file: path, into: &catalog, errors: &errors)
         }
         return catalog
     }
 
     public static func load(file path: String, into catalog: inout Catalog) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SourceError(file: path, line: nil, "cannot read this file")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw SourceError(file: path, line: nil, "not UTF-8 text")
-        }
-        guard let root = try YAMLMap.load(file: path, text: text, what: "a vendor catalog file") else { return }
-        try root.checkKeys(["vendors"], in: "a vendor catalog file")
-        guard let list = root.node("vendors") else { return }
-        guard case .sequence(let seq) = list else {
-            throw SourceError(file: path, line: list.mark?.line, "'vendors' must be a list of vendor entries")
+        var errors: [SourceError] = []
+        load(file: path, into: &catalog, errors: &errors)
+        if let first = errors.first { throw first }
+    }
+
+    public static func load(file path: String, into catalog: inout Catalog, errors: inout [SourceError]) {
+        let seq: Node.Sequence
+        do {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw SourceError(file: path, line: nil, "cannot read this file")
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw SourceError(file: path, line: nil, "not UTF-8 text")
+            }
+            guard let root = try YAMLMap.load(file: path, text: text, what: "a vendor catalog file") else { return }
+            try root.checkKeys(["vendors"], in: "a vendor catalog file")
+            guard let list = root.node("vendors") else { return }
+            guard case .sequence(let s) = list else {
+                throw SourceError(file: path, line: list.mark?.line, "'vendors' must be a list of vendor entries")
+            }
+            seq = s
+        } catch let e as SourceError {
+            errors.append(e)
+            return
+        } catch {
+            errors.append(SourceError(file: path, line: nil, "\(error)"))
+            return
         }
         for item in seq {
+            do {
+                try loadEntry(item, path: path, into: &catalog)
+            } catch let e as SourceError {
+                errors.append(e)
+            } catch {
+                errors.append(SourceError(file: path, line: item.mark?.line, "\(error)"))
+            }
+        }
+    }
+
+    static func loadEntry(_ item: Node, path: String, into catalog: inout Catalog) throws {
             let m = try YAMLMap(file: path, node: item, what: "a vendor entry")
             try m.checkKeys(vendorKeys, in: "a vendor entry")
             let id = try m.requiredString("id", in: "a vendor entry")
@@ -215,6 +250,5 @@ public enum CatalogLoader {
                 signatures: try m.strings("signatures"), tagIDPatterns: try m.strings("tag_ids"),
                 file: path, line: m.line)
             try catalog.add(vendor)
-        }
     }
 }

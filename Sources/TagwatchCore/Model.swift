@@ -144,6 +144,8 @@ public struct PageReport: Sendable {
     /// Problems that did not stop the scan, such as bytes that are not valid UTF-8.
     public var warnings: [String]
     public var resources: [Resource]
+    /// Policy findings, when a registry was applied.
+    public var findings: [Finding] = []
 
     public init(target: Target, url: String, status: Int?, error: String?, warnings: [String] = [], resources: [Resource]) {
         self.target = target

@@ -2,18 +2,33 @@ import Foundation
 
 /// Renders scan results for people (text) and for programs (the documented JSON shape).
 public enum ScanOutput {
-    public static func json(_ reports: [PageReport]) -> JSONValue {
-        .object([("pages", .array(reports.map(page)))])
+    /// `withFindings` adds each page's `findings` (when a registry was applied).
+    public static func json(_ reports: [PageReport], withFindings: Bool = false) -> JSONValue {
+        .object([("pages", .array(reports.map { page($0, withFindings: withFindings) }))])
     }
 
-    static func page(_ r: PageReport) -> JSONValue {
-        .object([
+    static func page(_ r: PageReport, withFindings: Bool) -> JSONValue {
+        var fields: [(String, JSONValue)] = [
             ("target", .string(r.target.name)),
             ("url", .string(r.url)),
             ("status", .num(r.status)),
             ("error", .str(r.error)),
             ("warnings", .array(r.warnings.map { .string($0) })),
             ("resources", .array(r.resources.map(resource))),
+        ]
+        if withFindings { fields.append(("findings", .array(r.findings.map(finding)))) }
+        return .object(fields)
+    }
+
+    public static func finding(_ f: Finding) -> JSONValue {
+        .object([
+            ("kind", .string(f.kind.rawValue)),
+            ("severity", .string(f.severity.rawValue)),
+            ("page", .string(f.page)),
+            ("vendor", f.vendor.map(vendor) ?? .null),
+            ("subject", .string(f.subject)),
+            ("resource_url", .str(f.resourceURL)),
+            ("message", .string(f.message)),
         ])
     }
 
@@ -36,7 +51,7 @@ public enum ScanOutput {
     /// A readable report per page: vendors grouped with company and category, unknown hosts, totals.
     public static func text(_ reports: [PageReport]) -> String {
         var out = ""
-        var totalThird = 0, totalVendors = Set<String>(), totalUnknown = Set<String>(), failed = 0
+        var totalThird = 0, totalFindings = 0, totalVendors = Set<String>(), totalUnknown = Set<String>(), failed = 0
         for r in reports {
             out += "\(r.url)"
             if r.target.name != r.url { out += "  (\(r.target.name))" }
@@ -88,11 +103,20 @@ public enum ScanOutput {
                     out += "    \(h)  \(rs.count) resource\(rs.count == 1 ? "" : "s") (\(rs[0].kind.rawValue) \(rs[0].url))\n"
                 }
             }
+            if !r.findings.isEmpty {
+                out += "  findings:\n"
+                for f in r.findings.sorted(by: { $0.severity > $1.severity }) {
+                    out += "    [\(f.severity.rawValue)] \(f.kind.rawValue): \(f.message)\n"
+                }
+            }
+            totalFindings += r.findings.count
             out += "  \(third.count) third-party, \(first) first-party resources\n\n"
         }
         out += "\(reports.count) page\(reports.count == 1 ? "" : "s") scanned"
         if failed > 0 { out += ", \(failed) failed" }
-        out += "; \(totalVendors.count) vendor\(totalVendors.count == 1 ? "" : "s"), \(totalUnknown.count) unknown third-party host\(totalUnknown.count == 1 ? "" : "s"), \(totalThird) third-party resources\n"
+        out += "; \(totalVendors.count) vendor\(totalVendors.count == 1 ? "" : "s"), \(totalUnknown.count) unknown third-party host\(totalUnknown.count == 1 ? "" : "s"), \(totalThird) third-party resources"
+        if totalFindings > 0 { out += "; \(totalFindings) finding\(totalFindings == 1 ? "" : "s")" }
+        out += "\n"
         return out
     }
 }

@@ -6,13 +6,18 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }
 
+extension Severity: ExpressibleByArgument {}
+
 /// `tagwatch scan`: an ad-hoc scan of URLs, saved pages or built-site folders; keeps no state.
 struct ScanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan",
         abstract: "Scan pages (URLs, saved HTML files or folders of built HTML) and list their third-party resources.",
         discussion: """
-            Exit codes: 0 every target scanned; 2 usage or rules error; 3 some targets could not be scanned.
+            With a registry (--registry FILE, or approved.yaml in the rules folder) each resource is held
+            against it and findings are listed.
+            Exit codes: 0 every target scanned (and no finding at or above --fail-on); 1 a finding at or
+            above --fail-on; 2 usage or rules error; 3 some targets could not be scanned.
             """
     )
 
@@ -21,6 +26,15 @@ struct ScanCommand: ParsableCommand {
 
     @Option(name: .long, help: "Rules folder holding vendors/*.yaml (default: ./rules, then /etc/tagwatch/rules).")
     var rules: String?
+
+    @Option(name: .long, help: "Approved-vendor registry (default: approved.yaml in the rules folder, if present).")
+    var registry: String?
+
+    @Option(name: .long, help: "A label every target carries, e.g. payment (repeatable).")
+    var label: [String] = []
+
+    @Option(name: .customLong("fail-on"), help: "Exit 1 when a finding of this severity or above exists (info, low, medium, high, critical).")
+    var failOn: Severity?
 
     @Option(name: .customLong("first-party"), help: "A domain the company owns (repeatable).")
     var firstParty: [String] = []
@@ -61,13 +75,19 @@ struct ScanCommand: ParsableCommand {
     }
 
     func run() throws {
-        let catalog: Catalog
+        let loaded: Rules
         do {
-            catalog = try CatalogLoader.load(directory: try RulesLocation.resolve(rules).vendorsDirectory)
+            loaded = try Rules.load(directory: try RulesLocation.resolve(rules).directory, registryFile: registry)
         } catch {
             printError("\(error)")
             throw ExitCode(ExitStatus.usage)
         }
+        if failOn != nil && loaded.registry == nil {
+            printError("--fail-on needs a registry: pass --registry FILE or put approved.yaml in the rules folder")
+            throw ExitCode(ExitStatus.usage)
+        }
+        let catalog = loaded.catalog
+        let policy = loaded.registry.map { Policy(registry: $0, catalog: catalog) }
         var options = FetchOptions()
         options.concurrency = concurrency
         options.perHost = perHost
@@ -80,12 +100,16 @@ struct ScanCommand: ParsableCommand {
         let jobs = Scanner.jobs(for: targets.map { Self.target(for: $0, baseURL: baseURL) })
         var reports = [PageReport?](repeating: nil, count: jobs.count)
         scanner.scan(jobs) { i, report in
+            var report = report
             if let e = report.error { printError("\(report.target.name): \(e)") }
+            if let policy, report.error == nil {
+                report.findings = policy.evaluate(report, labels: label + jobs[i].target.labels)
+            }
             reports[i] = report
         }
         let done = reports.compactMap { $0 }
         switch format {
-        case .json: print(ScanOutput.json(done).serialized(pretty: true))
+        case .json: print(ScanOutput.json(done, withFindings: policy != nil).serialized(pretty: true))
         case .text: print(ScanOutput.text(done), terminator: "")
         }
         if jobs.isEmpty {
@@ -93,6 +117,9 @@ struct ScanCommand: ParsableCommand {
             throw ExitCode(ExitStatus.targetsFailed)
         }
         if done.contains(where: { $0.error != nil }) { throw ExitCode(ExitStatus.targetsFailed) }
+        if let failOn, done.contains(where: { $0.findings.contains { $0.severity >= failOn } }) {
+            throw ExitCode(ExitStatus.findings)
+        }
     }
 
     static func target(for argument: String, baseURL: String? = nil) -> Target {

@@ -1,0 +1,118 @@
+import Foundation
+
+/// How much a finding matters; `--fail-on` compares against this order.
+public enum Severity: String, Sendable, CaseIterable, Comparable, Codable {
+    case info, low, medium, high, critical
+
+    public static func < (a: Severity, b: Severity) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// What a finding is about; the words match the alert kinds of DESIGN.md.
+public enum FindingKind: String, Sendable, CaseIterable, Codable {
+    case unapprovedVendor = "unapproved-vendor"
+    case unknownThirdParty = "unknown-third-party"
+    case deniedVendor = "denied-vendor"
+    case outOfScope = "out-of-scope"
+    case approvalExpired = "approval-expired"
+    case requiredVendorMissing = "required-vendor-missing"
+    case insecureResource = "insecure-resource"
+    case targetUnreachable = "target-unreachable"
+}
+
+/// One policy problem on one page, with a sentence a marketing person understands.
+public struct Finding: Sendable, Hashable {
+    public var kind: FindingKind
+    public var severity: Severity
+    public var page: String
+    public var vendor: VendorRef?
+    /// The host for unknown third parties; the vendor id otherwise. Identifies the finding on its page.
+    public var subject: String
+    public var resourceURL: String?
+    public var message: String
+
+    /// A stable identity: the same condition on the same page always has the same key.
+    public var key: String { "\(kind.rawValue)|\(page)|\(subject)" }
+}
+
+/// Holds a page's resources against the registry and says what is not allowed.
+public struct Policy: Sendable {
+    public var registry: Registry
+    public var catalog: Catalog
+
+    public init(registry: Registry, catalog: Catalog) {
+        self.registry = registry
+        self.catalog = catalog
+    }
+
+    static func article(_ word: String) -> String {
+        guard let c = word.first else { return "a" }
+        return "aeiou".contains(c) ? "an" : "a"
+    }
+
+    /// Today's date as YYYY-MM-DD in UTC, for expiry checks.
+    public static func today(_ now: Date = Date()) -> String {
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: "UTC")!
+        let c = cal.dateComponents([.year, .month, .day], from: now)
+        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+    }
+
+    public func evaluate(_ page: PageReport, labels: [String], today: String = Policy.today()) -> [Finding] {
+        if let error = page.error {
+            return [Finding(kind: .targetUnreachable, severity: .medium, page: page.url, vendor: nil, subject: page.target.name,
+                            resourceURL: nil, message: "The page \(page.url) could not be scanned: \(error).")]
+        }
+        var findings: [Finding] = []
+        var seen = Set<String>()
+        func add(_ f: Finding) { if seen.insert(f.key).inserted { findings.append(f) } }
+        let url = page.url
+        let isHTTPS = url.lowercased().hasPrefix("https://")
+        var present = Set<String>()
+        for r in page.resources {
+            if isHTTPS && r.url.lowercased().hasPrefix("http://") && r.kind != .form {
+                let active = r.kind == .script || r.kind == .iframe || r.kind == .inlineScript || r.kind == .object
+                add(Finding(kind: .insecureResource, severity: active ? .high : .medium, page: url, vendor: r.vendor,
+                            subject: r.url, resourceURL: r.url,
+                            message: "The secure page \(url) loads \(r.url) over plain http, which anyone on the network can read or change."))
+            }
+            guard r.party == .third else { continue }
+            guard let v = r.vendor else {
+                add(Finding(kind: .unknownThirdParty, severity: .medium, page: url, vendor: nil, subject: r.host, resourceURL: r.url,
+                            message: "The page \(url) loads \(Policy.article(r.kind.rawValue)) \(r.kind.rawValue) from \(r.host), a third party no vendor in the catalog is known to run."))
+                continue
+            }
+            present.insert(v.id)
+            let who = "\(v.name) (\(v.company), \(v.category))"
+            guard let entry = registry.entry(for: v) else {
+                add(Finding(kind: .unapprovedVendor, severity: .medium, page: url, vendor: v, subject: v.id, resourceURL: r.url,
+                            message: "\(who) is on \(url) but nobody has approved it."))
+                continue
+            }
+            switch entry.status {
+            case .denied:
+                add(Finding(kind: .deniedVendor, severity: .high, page: url, vendor: v, subject: v.id, resourceURL: r.url,
+                            message: "\(who) is on \(url) although IT security has denied it\(entry.justification.map { ": \($0)" } ?? ".")"))
+                continue
+            case .approved, .required:
+                break
+            }
+            if let exp = entry.expires, exp < today {
+                add(Finding(kind: .approvalExpired, severity: .medium, page: url, vendor: v, subject: v.id, resourceURL: r.url,
+                            message: "The approval of \(who) ended on \(exp)\(entry.owner.map { "; ask \($0) to renew or remove it" } ?? "")."))
+            }
+            if !entry.allows(url: url, labels: labels) {
+                add(Finding(kind: .outOfScope, severity: .high, page: url, vendor: v, subject: v.id, resourceURL: r.url,
+                            message: "\(who) is approved, but not on \(url)\(labels.isEmpty ? "" : " (labels: \(labels.joined(separator: ", ")))")."))
+            }
+        }
+        for (id, entry) in registry.vendors.sorted(by: { $0.key < $1.key }) where entry.status == .required {
+            guard !present.contains(id), entry.allows(url: url, labels: labels) else { continue }
+            let v = catalog.vendor(id: id)?.ref ?? VendorRef(id: id, name: id, company: "", category: "")
+            add(Finding(kind: .requiredVendorMissing, severity: .high, page: url, vendor: v, subject: id, resourceURL: nil,
+                        message: "\(v.name) is required on \(url) but was not found there."))
+        }
+        return findings
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+import TagwatchTestSupport
+
+@Suite struct RulesCommandTests {
+    @Test func checkPassesOnTheBundledRules() throws {
+        let r = try runTagwatch(["rules", "check", Repo.rules])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("ok"))
+    }
+
+    @Test func checkReportsEveryProblemWithFileAndLine() throws {
+        let dir = try temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir + "/vendors", withIntermediateDirectories: true)
+        try """
+            vendors:
+              - id: one
+                name: One
+                company: One Inc
+                category: analytics
+                hosts: [shared.test]
+              - id: two
+                name: Two
+                company: Two Inc
+                category: analytics
+                hosts: [shared.test]
+                colour: blue
+            """.write(toFile: dir + "/vendors/a.yaml", atomically: true, encoding: .utf8)
+        try """
+            vendors:
+              one: {status: approved, expires: 2027-13-01}
+              three: {status: approved}
+              two: {status: approved, on: ["https://x/{a,b}"]}
+            """.write(toFile: dir + "/approved.yaml", atomically: true, encoding: .utf8)
+        let r = try runTagwatch(["rules", "check", dir])
+        #expect(r.status == 2)
+        #expect(r.stdout.contains("a.yaml:12: unknown field 'colour'"))
+        #expect(r.stdout.contains("approved.yaml:2: bad date"))
+        #expect(r.stdout.contains("approved.yaml:3: the registry names vendor 'three'"))
+        // 'two' never loaded (its entry is invalid), so the registry's mention of it is reported too.
+        #expect(r.stdout.contains("approved.yaml:4:"))
+    }
+
+    @Test func duplicateHostAcrossFilesIsReported() throws {
+        let dir = try temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir + "/vendors", withIntermediateDirectories: true)
+        try "vendors:\n  - {id: one, name: One, company: O, category: cdn, hosts: [dup.test]}\n"
+            .write(toFile: dir + "/vendors/a.yaml", atomically: true, encoding: .utf8)
+        try "vendors:\n  - {id: two, name: Two, company: T, category: cdn, hosts: [dup.test]}\n"
+            .write(toFile: dir + "/vendors/b.yaml", atomically: true, encoding: .utf8)
+        let r = try runTagwatch(["rules", "check", dir])
+        #expect(r.status == 2)
+        #expect(r.stdout.contains("b.yaml:2: host 'dup.test' of 'two' is already claimed by 'one'"))
+    }
+
+    @Test func lookupSaysWhichVendorAndWhy() throws {
+        let r = try runTagwatch(["rules", "lookup", "--rules", Repo.rules, "https://www.google.com/recaptcha/api.js", "static.hotjar.com"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("pattern 'www.google.com/recaptcha/'"))
+        #expect(r.stdout.contains("Contentsquare"))
+        let none = try runTagwatch(["rules", "lookup", "--rules", Repo.rules, "cdn.nobody.test"])
+        #expect(none.status == 1)
+        #expect(none.stdout.contains("no vendor claims"))
+    }
+
+    @Test func demoCheckoutFailsOnHighWithTheExampleRegistry() throws {
+        let r = try runTagwatch(["scan", "--rules", Repo.rules, "--registry", Repo.rules + "/approved.example.yaml",
+                                 "--fail-on", "high", "--format", "json",
+                                 "--base-url", "https://shop.acme-outfitters.example/", Repo.path("examples/site")])
+        #expect(r.status == 1, "\(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let pages = json["pages"] as! [[String: Any]]
+        let checkout = try #require(pages.first { ($0["url"] as? String)?.hasSuffix("/checkout/") == true })
+        let findings = checkout["findings"] as! [[String: Any]]
+        #expect(findings.contains { $0["kind"] as? String == "out-of-scope" && ($0["vendor"] as? [String: Any])?["category"] as? String == "session-replay" })
+        #expect(findings.contains { $0["kind"] as? String == "unknown-third-party" && $0["subject"] as? String == "cdn.quickcart-widgets.net" })
+        // The home page carries only approved vendors.
+        let home = try #require(pages.first { ($0["url"] as? String) == "https://shop.acme-outfitters.example/" })
+        #expect((home["findings"] as! [Any]).isEmpty)
+        // Without --fail-on, findings do not change the exit code.
+        let r2 = try runTagwatch(["scan", "--rules", Repo.rules, "--registry", Repo.rules + "/approved.example.yaml",
+                                  "--base-url", "https://shop.acme-outfitters.example/", Repo.path("examples/site")])
+        #expect(r2.status == 0)
+    }
+}
