@@ -1,0 +1,207 @@
+import Foundation
+import Yams
+
+/// One configured target as the user wrote it; sitemaps and folders expand at scan time.
+public struct TargetSpec: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case url(String)
+        case sitemap(String, limit: Int)
+        case file(String, baseURL: String?)
+    }
+    public var kind: Kind
+    public var labels: [String]
+}
+
+/// The daemon's configuration (`/etc/tagwatch/tagwatch.yaml`), read strictly: unknown keys
+/// and bad values are errors with file and line. Relative paths are relative to the file's folder.
+public struct Config: Sendable, Equatable {
+    public var file: String
+    public var targets: [TargetSpec] = []
+    public var firstParty: [String] = []
+    public var interval: Double = 6 * 3600
+    /// Fraction of the interval added or removed at random, so many hosts do not scan in step.
+    public var jitter: Double = 0.1
+    public var concurrency = 16
+    public var perHost = 4
+    public var timeout: Double = 20
+    public var connectTimeout: Double = 10
+    public var maxPageBytes = 5 * 1024 * 1024
+    public var maxRedirects = 10
+    public var userAgent = FetchOptions().userAgent
+    public var rules: String
+    public var registry: String?
+    public var state: String
+    public var unreachableAfter = 2
+    public var alertLog: String?
+    public var logFormat: LogFormat = .logfmt
+    public var feed: String?
+    public var feedTitle = "tagwatch alerts"
+    public var feedHomeURL: String?
+    public var feedItems = 500
+
+    public enum LogFormat: String, Sendable, CaseIterable { case logfmt, json }
+
+    public var fetchOptions: FetchOptions {
+        var o = FetchOptions()
+        o.concurrency = concurrency
+        o.perHost = perHost
+        o.timeout = timeout
+        o.connectTimeout = connectTimeout
+        o.maxBodyBytes = maxPageBytes
+        o.maxRedirects = maxRedirects
+        o.userAgent = userAgent
+        return o
+    }
+
+    static let topKeys = ["targets", "first_party", "interval", "jitter", "concurrency", "per_host", "timeout",
+                          "connect_timeout", "max_page_bytes", "max_redirects", "user_agent", "rules", "registry",
+                          "state", "unreachable_after", "alerts"]
+    static let alertKeys = ["log", "log_format", "feed", "feed_title", "feed_home_url", "feed_items"]
+    static let targetKeys = ["url", "sitemap", "file", "base_url", "labels", "limit"]
+
+    public static func load(file path: String) throws -> Config {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SourceError(file: path, line: nil, "cannot read the config file (does it exist?)")
+        }
+        let dir = (path as NSString).deletingLastPathComponent
+        func resolve(_ p: String) -> String {
+            p.hasPrefix("/") ? p : ((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent(p)
+        }
+        var c = Config(file: path, rules: "/etc/tagwatch/rules", state: "/var/lib/tagwatch/state.sqlite")
+        guard let m = try YAMLMap.load(file: path, text: String(decoding: data, as: UTF8.self), what: "the config") else {
+            throw SourceError(file: path, line: nil, "the config is empty; it needs at least 'targets'")
+        }
+        try m.checkKeys(topKeys, in: "the config")
+        func err(_ key: String, _ msg: String) -> SourceError { SourceError(file: path, line: m.lineOf(key), msg) }
+
+        guard let targetsNode = m.node("targets"), case .sequence(let seq) = targetsNode, !seq.isEmpty else {
+            throw SourceError(file: path, line: m.lineOf("targets"), "'targets' must be a non-empty list of url:, sitemap: or file: entries")
+        }
+        for item in seq {
+            let t = try YAMLMap(file: path, node: item, what: "a target")
+            try t.checkKeys(targetKeys, in: "a target")
+            let labels = try t.strings("labels")
+            let given = ["url", "sitemap", "file"].filter { t.node($0) != nil }
+            guard given.count == 1 else {
+                throw SourceError(file: path, line: t.line, "a target needs exactly one of url:, sitemap: or file:")
+            }
+            if let u = try t.string("url") {
+                guard isHTTPURL(u) else { throw SourceError(file: path, line: t.lineOf("url"), "'\(u)' is not an http(s) URL") }
+                c.targets.append(TargetSpec(kind: .url(u), labels: labels))
+            } else if let s = try t.string("sitemap") {
+                guard isHTTPURL(s) || !s.contains("://") else {
+                    throw SourceError(file: path, line: t.lineOf("sitemap"), "'\(s)' is not an http(s) URL or a file")
+                }
+                let limit = try t.int("limit") ?? 500
+                guard limit > 0 else { throw SourceError(file: path, line: t.lineOf("limit"), "'limit' must be positive") }
+                c.targets.append(TargetSpec(kind: .sitemap(isHTTPURL(s) ? s : resolve(s), limit: limit), labels: labels))
+            } else if let f = try t.string("file") {
+                let base = try t.string("base_url")
+                if let base, !isHTTPURL(base) {
+                    throw SourceError(file: path, line: t.lineOf("base_url"), "'base_url' must be an http(s) URL")
+                }
+                c.targets.append(TargetSpec(kind: .file(resolve(f), baseURL: base), labels: labels))
+            }
+        }
+        c.firstParty = try m.strings("first_party")
+        if let v = try m.string("interval") {
+            guard let d = parseDuration(v), d >= 1 else { throw err("interval", "'interval' must be a duration such as 30s, 15m or 6h, not '\(v)'") }
+            c.interval = d
+        }
+        if let v = try m.string("jitter") {
+            guard let d = Double(v.trimmingCharacters(in: CharacterSet(charactersIn: "% "))), d >= 0 else {
+                throw err("jitter", "'jitter' must be a fraction of the interval, such as 0.1")
+            }
+            c.jitter = v.hasSuffix("%") ? d / 100 : d
+            guard c.jitter <= 0.5 else { throw err("jitter", "'jitter' must be at most 0.5 (50% of the interval)") }
+        }
+        for (key, path) in [("concurrency", \Config.concurrency), ("per_host", \.perHost), ("max_redirects", \.maxRedirects),
+                            ("unreachable_after", \.unreachableAfter)] {
+            if let v = try m.int(key) {
+                guard v >= (key == "max_redirects" ? 0 : 1) else { throw err(key, "'\(key)' must be at least 1") }
+                c[keyPath: path] = v
+            }
+        }
+        for (key, path) in [("timeout", \Config.timeout), ("connect_timeout", \.connectTimeout)] {
+            if let v = try m.string(key) {
+                guard let d = parseDuration(v), d > 0 else { throw err(key, "'\(key)' must be a duration such as 20s, not '\(v)'") }
+                c[keyPath: path] = d
+            }
+        }
+        if let v = try m.string("max_page_bytes") {
+            guard let n = parseSize(v), n >= 1024 else { throw err("max_page_bytes", "'max_page_bytes' must be a size such as 5MB or 500KB, not '\(v)'") }
+            c.maxPageBytes = n
+        }
+        if let v = try m.string("user_agent") { c.userAgent = v }
+        if let v = try m.string("rules") { c.rules = resolve(v) }
+        if let v = try m.string("registry") { c.registry = resolve(v) }
+        if let v = try m.string("state") { c.state = resolve(v) }
+        if let a = m.node("alerts") {
+            let am = try YAMLMap(file: path, node: a, what: "'alerts'")
+            try am.checkKeys(alertKeys, in: "'alerts'")
+            if let v = try am.string("log") { c.alertLog = resolve(v) }
+            if let v = try am.string("log_format") {
+                guard let f = LogFormat(rawValue: v) else {
+                    throw SourceError(file: path, line: am.lineOf("log_format"), "'log_format' must be logfmt or json, not '\(v)'")
+                }
+                c.logFormat = f
+            }
+            if let v = try am.string("feed") { c.feed = resolve(v) }
+            if let v = try am.string("feed_title") { c.feedTitle = v }
+            if let v = try am.string("feed_home_url") { c.feedHomeURL = v }
+            if let v = try am.int("feed_items") {
+                guard v >= 1 else { throw SourceError(file: path, line: am.lineOf("feed_items"), "'feed_items' must be at least 1") }
+                c.feedItems = v
+            }
+        }
+        return c
+    }
+
+    static func isHTTPURL(_ s: String) -> Bool {
+        let l = s.lowercased()
+        return (l.hasPrefix("http://") || l.hasPrefix("https://")) && URL(string: s)?.host != nil
+    }
+
+    /// "90", "30s", "15m", "6h", "1d", "1h30m" -> seconds.
+    public static func parseDuration(_ text: String) -> Double? {
+        let s = text.trimmingCharacters(in: .whitespaces).lowercased()
+        if let n = Double(s) { return n }
+        var total = 0.0
+        var number = ""
+        var any = false
+        for ch in s {
+            if ch.isNumber || ch == "." { number.append(ch); continue }
+            guard let n = Double(number) else { return nil }
+            let unit: Double
+            switch ch {
+            case "s": unit = 1
+            case "m": unit = 60
+            case "h": unit = 3600
+            case "d": unit = 86400
+            default: return nil
+            }
+            total += n * unit
+            number = ""
+            any = true
+        }
+        guard number.isEmpty, any else { return nil }
+        return total
+    }
+
+    /// "5MB", "500KB", "1048576", "2MiB" -> bytes.
+    public static func parseSize(_ text: String) -> Int? {
+        let s = text.trimmingCharacters(in: .whitespaces).uppercased()
+        let digits = s.prefix { $0.isNumber || $0 == "." }
+        guard let n = Double(digits) else { return nil }
+        let unit = s.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)
+        let mult: Double
+        switch unit {
+        case "", "B": mult = 1
+        case "KB", "K", "KIB": mult = 1024
+        case "MB", "M", "MIB": mult = 1024 * 1024
+        case "GB", "G", "GIB": mult = 1024 * 1024 * 1024
+        default: return nil
+        }
+        return Int(n * mult)
+    }
+}

@@ -1,0 +1,109 @@
+import CSQLite
+import Foundation
+
+/// A thin wrapper over SQLite's C API: one connection, prepared statements, typed binds.
+final class Database {
+    private var db: OpaquePointer?
+    let path: String
+
+    struct Error: Swift.Error, CustomStringConvertible {
+        var description: String
+    }
+
+    init(path: String) throws {
+        self.path = path
+        var handle: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil)
+        guard rc == SQLITE_OK, let handle else {
+            let msg = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close(handle)
+            throw Error(description: "cannot open state database \(path): \(msg)")
+        }
+        db = handle
+        sqlite3_busy_timeout(handle, 5000)
+    }
+
+    deinit { sqlite3_close_v2(db) }
+
+    func exec(_ sql: String) throws {
+        var err: UnsafeMutablePointer<CChar>?
+        if sqlite3_exec(db, sql, nil, nil, &err) != SQLITE_OK {
+            let msg = err.map { String(cString: $0) } ?? "unknown error"
+            sqlite3_free(err)
+            throw Error(description: "\(path): \(msg)")
+        }
+    }
+
+    /// Runs `body` in one transaction: all of it is written, or none of it.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try exec("BEGIN IMMEDIATE")
+        do {
+            let r = try body()
+            try exec("COMMIT")
+            return r
+        } catch {
+            try? exec("ROLLBACK")
+            throw error
+        }
+    }
+
+    enum Value {
+        case null, int(Int), text(String)
+    }
+
+    /// Runs one statement with `args`, returning every row as an array of optional strings/ints.
+    @discardableResult
+    func query(_ sql: String, _ args: [Value] = []) throws -> [[Value]] {
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else {
+            throw Error(description: "\(path): \(String(cString: sqlite3_errmsg(db))) in \(sql)")
+        }
+        defer { sqlite3_finalize(stmt) }
+        for (i, a) in args.enumerated() {
+            let idx = Int32(i + 1)
+            switch a {
+            case .null: sqlite3_bind_null(stmt, idx)
+            case .int(let v): sqlite3_bind_int64(stmt, idx, sqlite3_int64(v))
+            case .text(let s): sqlite3_bind_text(stmt, idx, s, -1, csqlite_transient())
+            }
+        }
+        var rows: [[Value]] = []
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else {
+                throw Error(description: "\(path): \(String(cString: sqlite3_errmsg(db)))")
+            }
+            var row: [Value] = []
+            for c in 0..<sqlite3_column_count(stmt) {
+                switch sqlite3_column_type(stmt, c) {
+                case SQLITE_NULL: row.append(.null)
+                case SQLITE_INTEGER: row.append(.int(Int(sqlite3_column_int64(stmt, c))))
+                default: row.append(.text(String(cString: sqlite3_column_text(stmt, c))))
+                }
+            }
+            rows.append(row)
+        }
+        return rows
+    }
+
+    var lastInsertRowID: Int { Int(sqlite3_last_insert_rowid(db)) }
+}
+
+extension Database.Value {
+    var string: String? {
+        switch self {
+        case .text(let s): return s
+        case .int(let i): return String(i)
+        case .null: return nil
+        }
+    }
+    var int: Int? {
+        switch self {
+        case .int(let i): return i
+        case .text(let s): return Int(s)
+        case .null: return nil
+        }
+    }
+    static func opt(_ s: String?) -> Database.Value { s.map { .text($0) } ?? .null }
+}

@@ -1,0 +1,140 @@
+import Foundation
+
+/// What one daemon cycle did, for logs, sd_notify STATUS and exit codes.
+public struct CycleSummary: Sendable {
+    public var pages: Int
+    public var failed: Int
+    public var resources: Int
+    public var events: [AlertEvent]
+    public var openAlerts: [Alert]
+    public var finished: String
+    public var cancelled: Bool
+}
+
+/// The daemon's job, once: expand targets, scan, hold against the registry, remember,
+/// diff, and write the alert log and feed. The daemon is the loop around `cycle`.
+public struct Watcher: Sendable {
+    public let config: Config
+    public let rules: Rules
+
+    /// Loads the rules the config names; a bad rules file fails here, before anything runs.
+    public init(config: Config) throws {
+        self.config = config
+        rules = try Rules.load(directory: config.rules, registryFile: config.registry)
+    }
+
+    /// Turns the configured targets into page jobs; sitemaps are fetched and read here.
+    public func jobs(cancellation: FetchCancellation?) -> [ScanJob] {
+        var targets: [Target] = []
+        var sitemapErrors: [ScanJob] = []
+        for spec in config.targets {
+            switch spec.kind {
+            case .url(let u):
+                targets.append(Target(source: .url(u), labels: spec.labels))
+            case .file(let p, let base):
+                targets.append(Target(source: .file(path: p, baseURL: base), labels: spec.labels))
+            case .sitemap(let s, let limit):
+                switch expandSitemap(s, limit: limit, cancellation: cancellation) {
+                case .success(let pages):
+                    targets += pages.map { Target(source: .url($0), labels: spec.labels) }
+                case .failure(let e):
+                    // The sitemap itself becomes a failed target, so its failure is seen and alerted on.
+                    sitemapErrors.append(ScanJob(target: Target(source: .url(s), labels: spec.labels), url: "sitemap-error:" + e.description, path: nil))
+                }
+            }
+        }
+        return Scanner.jobs(for: targets) + sitemapErrors
+    }
+
+    private func expandSitemap(_ location: String, limit: Int, cancellation: FetchCancellation?) -> Result<[String], FileSourceError> {
+        func load(_ loc: String) -> Result<[UInt8], FileSourceError> {
+            if !Config.isHTTPURL(loc) {
+                do { return .success(try FileSource.read(loc, maxBytes: 50 * 1024 * 1024)) } catch {
+                    return .failure(FileSourceError("sitemap \(loc): \(error)"))
+                }
+            }
+            var options = config.fetchOptions
+            options.maxBodyBytes = 50 * 1024 * 1024
+            var result: FetchResult?
+            Fetcher(options: options).fetch([loc], cancellation: cancellation) { _, r in result = r }
+            guard let r = result else { return .failure(FileSourceError("sitemap \(loc): not fetched")) }
+            if let e = r.error { return .failure(FileSourceError("sitemap \(loc): \(e)")) }
+            if let s = r.status, !(200..<300).contains(s) { return .failure(FileSourceError("sitemap \(loc): HTTP \(s)")) }
+            return .success(r.body)
+        }
+        var pages: [String] = []
+        var queue = [location]
+        var visited = Set<String>()
+        while let loc = queue.first, pages.count < limit, visited.count < 50 {
+            queue.removeFirst()
+            guard visited.insert(loc).inserted else { continue }
+            switch load(loc) {
+            case .failure(let e):
+                if loc == location { return .failure(e) }
+            case .success(let body):
+                guard let parsed = SitemapExtractor.extract(body) else {
+                    if loc == location { return .failure(FileSourceError("sitemap \(loc): not a sitemap (no <urlset> or <sitemapindex>)")) }
+                    continue
+                }
+                pages += parsed.pages.filter(Config.isHTTPURL)
+                queue += parsed.childSitemaps
+            }
+        }
+        return .success(Array(pages.prefix(limit)))
+    }
+
+    /// Runs one full cycle. A cancelled cycle records nothing, so the state stays as the last whole scan left it.
+    public func cycle(cancellation: FetchCancellation? = nil, now: @Sendable () -> Date = Date.init) throws -> CycleSummary {
+        let store = try Store(path: config.state)
+        try deliver(store: store)  // anything a killed process left undelivered
+        let started = Timestamp.string(now())
+        let jobs = jobs(cancellation: cancellation)
+        let scanner = Scanner(detector: Detector(catalog: rules.catalog, firstPartyDomains: config.firstParty),
+                              fetchOptions: config.fetchOptions)
+        let policy = Policy(registry: rules.registry ?? Registry(), catalog: rules.catalog)
+        let today = Policy.today(now())
+        var observations = [PageObservation?](repeating: nil, count: jobs.count)
+        let realJobs = jobs.enumerated().filter { !$0.element.url.hasPrefix("sitemap-error:") }
+        for (i, j) in jobs.enumerated() where j.url.hasPrefix("sitemap-error:") {
+            let report = PageReport(target: j.target, url: j.target.name, status: nil,
+                                    error: String(j.url.dropFirst("sitemap-error:".count)), resources: [])
+            observations[i] = observe(report, page: j.target.name, labels: j.target.labels, policy: policy, today: today)
+        }
+        scanner.scan(realJobs.map(\.element), cancellation: cancellation) { k, report in
+            let (i, j) = realJobs[k]
+            observations[i] = observe(report, page: j.url, labels: j.target.labels, policy: policy, today: today)
+        }
+        if cancellation?.isCancelled == true {
+            return CycleSummary(pages: 0, failed: 0, resources: 0, events: [], openAlerts: try store.openAlerts(),
+                                finished: Timestamp.string(now()), cancelled: true)
+        }
+        let done = observations.compactMap { $0 }
+        let finished = Timestamp.string(now())
+        let events = try store.record(cycle: done, started: started, finished: finished, unreachableAfter: config.unreachableAfter)
+        try deliver(store: store)
+        return CycleSummary(pages: done.count, failed: done.filter { $0.report.error != nil }.count,
+                            resources: done.reduce(0) { $0 + $1.report.resources.count }, events: events,
+                            openAlerts: try store.openAlerts(), finished: finished, cancelled: false)
+    }
+
+    private func observe(_ report: PageReport, page: String, labels: [String], policy: Policy, today: String) -> PageObservation {
+        var findings = policy.evaluate(report, labels: labels, today: today)
+        for i in findings.indices { findings[i].page = page }
+        return PageObservation(page: page, target: report.target.name, labels: labels, report: report, findings: findings)
+    }
+
+    /// Writes undelivered events to the alert log, rewrites the feed, then marks them delivered:
+    /// a crash in between re-delivers rather than loses.
+    public func deliver(store: Store) throws {
+        let pending = try store.undeliveredEvents()
+        guard !pending.isEmpty else { return }
+        if let log = config.alertLog {
+            try AlertLog(path: log, format: config.logFormat).append(pending)
+        }
+        if let feed = config.feed {
+            try AlertFeed(path: feed, title: config.feedTitle, homeURL: config.feedHomeURL)
+                .write(try store.recentEvents(limit: config.feedItems))
+        }
+        try store.markDelivered(upTo: pending.map(\.seq).max()!)
+    }
+}

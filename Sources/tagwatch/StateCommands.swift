@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import TagwatchCore
+
+/// Where the state database is: `--state`, or the config's `state`.
+struct StateLocation: ParsableArguments {
+    @Option(name: .long, help: "Config file whose 'state' to read.")
+    var config: String = "/etc/tagwatch/tagwatch.yaml"
+
+    @Option(name: .long, help: "State database (overrides the config's).")
+    var state: String?
+
+    func open() throws -> Store {
+        let path: String
+        if let state { path = state } else {
+            do { path = try Config.load(file: config).state } catch {
+                printError("\(error)")
+                throw ExitCode(ExitStatus.usage)
+            }
+        }
+        guard FileManager.default.fileExists(atPath: path) else {
+            printError("no state database at \(path): run 'tagwatch run --once' first")
+            throw ExitCode(ExitStatus.usage)
+        }
+        return try Store(path: path)
+    }
+}
+
+/// `tagwatch alerts`: the alerts the daemon has raised, from its state.
+struct AlertsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "alerts", abstract: "List alerts from the daemon's state.")
+
+    @OptionGroup var location: StateLocation
+
+    @Flag(name: .long, help: "Only alerts still open.")
+    var open = false
+
+    @Option(name: .long, help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    func run() throws {
+        let alerts = try location.open().alerts(openOnly: open)
+        switch format {
+        case .json:
+            print(JSONValue.object([("alerts", .array(alerts.map(AlertJSON.alert)))]).serialized(pretty: true))
+        case .text:
+            if alerts.isEmpty { print(open ? "no open alerts" : "no alerts") }
+            for a in alerts {
+                let when = a.state == .open ? "since \(a.raisedAt)" : "resolved \(a.resolvedAt ?? "")"
+                print("\(a.id)  \(a.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) [\(a.severity.rawValue)] \(a.kind.rawValue)  \(when)")
+                print("    \(a.message)")
+            }
+        }
+    }
+}
+
+/// `tagwatch inventory`: every resource the daemon has seen, per page, with first and last seen.
+struct InventoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "inventory", abstract: "Show the inventory of resources seen per page.")
+
+    enum Format: String, ExpressibleByArgument { case text, json, csv }
+
+    @OptionGroup var location: StateLocation
+
+    @Option(name: .long, help: "Output format: text, json or csv.")
+    var format: Format = .text
+
+    @Flag(name: .customLong("third-party"), help: "Only third-party resources.")
+    var thirdParty = false
+
+    func run() throws {
+        var rows = try location.open().inventory()
+        if thirdParty { rows = rows.filter { $0.party == "third" } }
+        switch format {
+        case .json:
+            print(JSONValue.object([("resources", .array(rows.map { r in
+                .object([("page", .string(r.page)), ("url", .string(r.url)), ("kind", .string(r.kind)), ("host", .string(r.host)),
+                         ("party", .string(r.party)), ("vendor", r.vendor.map(ScanOutput.vendor) ?? .null),
+                         ("tag_ids", .array(r.tagIDs.map { .string($0) })), ("integrity", .str(r.integrity)),
+                         ("first_seen", .string(r.firstSeen)), ("last_seen", .string(r.lastSeen)), ("current", .bool(r.current))])
+            }))]).serialized(pretty: true))
+        case .csv:
+            print("page,url,kind,host,party,vendor_id,vendor_name,company,category,tag_ids,integrity,first_seen,last_seen,current")
+            for r in rows {
+                let fields = [r.page, r.url, r.kind, r.host, r.party, r.vendor?.id ?? "", r.vendor?.name ?? "", r.vendor?.company ?? "",
+                              r.vendor?.category ?? "", r.tagIDs.joined(separator: " "), r.integrity ?? "", r.firstSeen, r.lastSeen,
+                              r.current ? "yes" : "no"]
+                print(fields.map(csv).joined(separator: ","))
+            }
+        case .text:
+            var page = ""
+            for r in rows {
+                if r.page != page { page = r.page; print(page) }
+                let v = r.vendor.map { "\($0.name) (\($0.company), \($0.category))" } ?? (r.party == "third" ? "unknown" : "first party")
+                print("  \(r.kind.padding(toLength: 13, withPad: " ", startingAt: 0)) \(v)  \(r.url)  seen \(r.firstSeen) .. \(r.lastSeen)\(r.current ? "" : " (gone)")")
+            }
+        }
+    }
+
+    func csv(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+}
