@@ -101,3 +101,93 @@ public func temporaryDirectory(_ name: String = "tagwatch-test") throws -> Strin
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     return dir.path
 }
+
+/// A `$NOTIFY_SOCKET` listener standing in for systemd (which is not PID 1 here).
+public final class NotifyListener: @unchecked Sendable {
+    public let path: String
+    private let fd: Int32
+
+    public init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("tw-notify-\(UUID().uuidString.prefix(8))").path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket failed") }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
+        let len = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + 1)
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        guard rc == 0 else { throw TestFailure("bind \(path) failed") }
+        var tv = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit {
+        close(fd)
+        unlink(path)
+    }
+
+    /// Waits up to `timeout` seconds for a datagram containing `text`; returns it.
+    public func waitFor(_ text: String, timeout: Double) -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            let n = recv(fd, &buf, buf.count, 0)
+            if n > 0 {
+                let msg = String(decoding: buf[0..<n], as: UTF8.self)
+                received.append(msg)
+                if msg.contains(text) { return msg }
+            }
+        }
+        return nil
+    }
+
+    public private(set) var received: [String] = []
+}
+
+/// A long-running `tagwatch` process with its stderr collected in a file, for signal tests.
+public final class DaemonProcess: @unchecked Sendable {
+    public let process = Process()
+    public let stderrPath: String
+
+    public init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        stderrPath = FileManager.default.temporaryDirectory.appendingPathComponent("tw-daemon-\(UUID().uuidString.prefix(8)).log").path
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Repo.binary)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    public func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// Waits until stderr contains `text` `count` times (or the timeout passes).
+    @discardableResult
+    public func waitForLog(_ text: String, count: Int = 1, timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if stderr.components(separatedBy: text).count - 1 >= count { return true }
+            if !process.isRunning { return stderr.components(separatedBy: text).count - 1 >= count }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    /// Waits for exit; nil if it is still running after `timeout` seconds.
+    public func waitForExit(timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}

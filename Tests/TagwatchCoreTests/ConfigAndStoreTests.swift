@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import TagwatchTestSupport
+@testable import TagwatchCore
+
+@Suite struct ConfigTests {
+    func load(_ yaml: String) throws -> Config {
+        let dir = try temporaryDirectory()
+        try yaml.write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
+        return try Config.load(file: dir + "/c.yaml")
+    }
+
+    func error(_ yaml: String) -> SourceError? {
+        do { _ = try load(yaml); return nil } catch { return error as? SourceError }
+    }
+
+    @Test func readsEveryFieldAndResolvesRelativePaths() throws {
+        let c = try load("""
+            targets:
+              - url: https://www.example.com/
+              - url: https://shop.example.com/checkout
+                labels: [payment]
+              - sitemap: https://www.example.com/sitemap.xml
+                limit: 20
+              - file: ./dist
+                base_url: https://www.example.com/
+            first_party: [example.com, examplecdn.net]
+            interval: 1h30m
+            jitter: 5%
+            concurrency: 8
+            per_host: 2
+            timeout: 20s
+            max_page_bytes: 2MB
+            user_agent: "tagwatch test"
+            rules: rules
+            state: state.sqlite
+            alerts:
+              log: alerts.log
+              log_format: json
+              feed: feed.json
+              feed_title: Tags
+              feed_items: 10
+            """)
+        #expect(c.targets.count == 4)
+        #expect(c.targets[1].labels == ["payment"])
+        #expect(c.targets[2].kind == .sitemap("https://www.example.com/sitemap.xml", limit: 20))
+        #expect(c.interval == 5400)
+        #expect(c.jitter == 0.05)
+        #expect(c.maxPageBytes == 2 * 1024 * 1024)
+        #expect(c.logFormat == .json)
+        #expect(c.state.hasSuffix("/state.sqlite") && c.state.hasPrefix("/"))
+        #expect(c.firstParty == ["example.com", "examplecdn.net"])
+    }
+
+    @Test func errorsNameTheLine() {
+        #expect(error("targets:\n  - url: https://x.test/\nconcurency: 3\n")?.line == 3)
+        #expect(error("targets:\n  - url: https://x.test/\ninterval: soon\n")?.message.contains("duration") == true)
+        #expect(error("targets:\n  - url: ftp://x.test/\n")?.line == 2)
+        #expect(error("targets:\n  - url: https://x.test/\n    lables: [a]\n")?.message.contains("did you mean 'labels'") == true)
+        #expect(error("targets:\n  - url: https://x.test/\nalerts:\n  log_format: xml\n")?.line == 4)
+        #expect(error("targets: []\n")?.message.contains("non-empty") == true)
+    }
+}
+
+@Suite struct DifferAndStoreTests {
+    func finding(_ kind: FindingKind, _ page: String, _ subject: String) -> Finding {
+        Finding(kind: kind, severity: .medium, page: page, vendor: nil, subject: subject, resourceURL: nil, message: "m")
+    }
+
+    @Test func differRaisesNewAndResolvesGoneOnCoveredPagesOnly() {
+        let a = Alert(finding: finding(.unknownThirdParty, "p1", "x.test"), at: "t0")
+        let b = Alert(finding: finding(.unknownThirdParty, "p2", "y.test"), at: "t0")
+        let (raise, resolve) = Differ.diff(open: [a, b], current: [finding(.unknownThirdParty, "p1", "z.test")], covered: ["p1"])
+        #expect(raise.map(\.subject) == ["z.test"])
+        #expect(resolve.map(\.id) == [a.id])
+        #expect(Alert.id(forKey: "k") == Alert.id(forKey: "k"))
+    }
+
+    @Test func storeKeepsStateAcrossReopens() throws {
+        let dir = try temporaryDirectory()
+        let path = dir + "/s.sqlite"
+        let report = PageReport(target: Target(source: .url("https://a.test/")), url: "https://a.test/", status: 200, error: nil,
+                                resources: [Resource(url: "https://x.test/a.js", host: "x.test", kind: .script, party: .third, vendor: nil)])
+        let obs = PageObservation(page: "https://a.test/", target: "https://a.test/", labels: [], report: report,
+                                  findings: [finding(.unknownThirdParty, "https://a.test/", "x.test")])
+        do {
+            let store = try Store(path: path)
+            let e1 = try store.record(cycle: [obs], started: "t1", finished: "t1", unreachableAfter: 2)
+            #expect(e1.map(\.event) == [.raised])
+            #expect(try store.undeliveredEvents().count == 1)
+        }
+        let store = try Store(path: path)
+        #expect(try store.undeliveredEvents().count == 1, "undelivered events survive a restart")
+        let e2 = try store.record(cycle: [obs], started: "t2", finished: "t2", unreachableAfter: 2)
+        #expect(e2.isEmpty)
+        var clean = obs
+        clean.findings = []
+        let e3 = try store.record(cycle: [clean], started: "t3", finished: "t3", unreachableAfter: 2)
+        #expect(e3.map(\.event) == [.resolved])
+        #expect(try store.scanCount() == 3)
+        #expect(try store.inventory().first?.firstSeen == "t1")
+        #expect(try store.inventory().first?.lastSeen == "t3")
+    }
+
+    @Test func sitemapsAndIndexes() {
+        let urlset = SitemapExtractor.extract(Array("""
+            <?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+            <url><loc> https://a.test/1 </loc></url><url><loc>https://a.test/2</loc></url></urlset>
+            """.utf8))
+        #expect(urlset?.pages == ["https://a.test/1", "https://a.test/2"])
+        let index = SitemapExtractor.extract(Array("<sitemapindex><sitemap><loc>https://a.test/s1.xml</loc></sitemap></sitemapindex>".utf8))
+        #expect(index?.childSitemaps == ["https://a.test/s1.xml"])
+        #expect(SitemapExtractor.extract(Array("<html><body>no</body></html>".utf8)) == nil)
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+import TagwatchTestSupport
+
+/// The unit file, checked with the real systemd-analyze (systemd is installed, though not PID 1 here).
+@Suite struct SystemdUnitTests {
+    func analyze(_ args: [String]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["systemd-analyze"] + args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func exposureIsTwoOrLower() throws {
+        // --threshold is in tenths: exit 0 only when the exposure is at most 2.0.
+        let (status, out) = try analyze(["security", "--offline=true", "--threshold=20", Repo.path("systemd/tagwatch.service")])
+        #expect(status == 0, "\(out)")
+        #expect(out.contains("Overall exposure level for tagwatch.service"))
+    }
+
+    @Test func unitVerifies() throws {
+        // verify needs ExecStart's binary to exist: point a copy of the unit at the built one.
+        let dir = try temporaryDirectory("tw-unit")
+        let unit = try String(contentsOfFile: Repo.path("systemd/tagwatch.service"), encoding: .utf8)
+            .replacingOccurrences(of: "/usr/local/bin/tagwatch", with: Repo.binary)
+        try unit.write(toFile: dir + "/tagwatch.service", atomically: true, encoding: .utf8)
+        let (status, out) = try analyze(["verify", dir + "/tagwatch.service"])
+        #expect(status == 0, "\(out)")
+    }
+}
