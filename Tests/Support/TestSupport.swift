@@ -28,10 +28,12 @@ public final class TestServer: @unchecked Sendable {
     public let port: Int
     private let process: Process
 
-    public init(root: String) throws {
+    /// `tls`: a certificate and key (PEM) to serve HTTPS with.
+    public init(root: String, tls: (cert: String, key: String)? = nil) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", Repo.path("Tests/Fixtures/server/testserver.py"), "--root", root, "--port", "0"]
+            + (tls.map { ["--tls-cert", $0.cert, "--tls-key", $0.key] } ?? [])
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.standardError
@@ -54,6 +56,7 @@ public final class TestServer: @unchecked Sendable {
     }
 
     public func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+    public func httpsURL(_ path: String) -> String { "https://127.0.0.1:\(port)\(path)" }
 
     public func stop() {
         guard process.isRunning else { return }

@@ -38,6 +38,7 @@ Routes (query parameters are optional; defaults in brackets):
   /trickle?seconds=S    Headers with "Content-Length: 1000", then one body
                         byte per second for S seconds [30] (at most 1000),
                         then closes the connection (body left short).
+  /oneline?mb=N         N MiB [50] of HTML on a single line, a script tag at the end
   /big?mb=N             200 text/html, N MiB [50] of valid HTML filler
                         (<p>filler ...</p> lines), streamed, with an exact
                         Content-Length. N may be fractional (mb=0.5).
@@ -144,6 +145,20 @@ BIG_SUFFIX = b"</body>\n</html>\n"
 BIG_LINE = b"<p>" + b"filler " * 7 + b"filler.</p>\n"
 assert len(BIG_LINE) == 64, len(BIG_LINE)
 BIG_BLOCK = BIG_LINE * 1024  # 64 KiB
+
+
+def oneline_body(total):
+    """Yield exactly `total` bytes of HTML on one single line, a script tag at its end."""
+    head = b"<!DOCTYPE html><html><head><title>One line</title></head><body>"
+    tail = b"<script src=\"https://static.hotjar.com/c/hotjar-9.js\"></script></body></html>"
+    middle = total - len(head) - len(tail)
+    yield head
+    block = b"<span>one long line </span>" * 2048
+    while middle >= len(block):
+        yield block
+        middle -= len(block)
+    yield b"x" * middle
+    yield tail
 
 
 def big_body(total):
@@ -403,6 +418,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.stream(big_body(total), total)
         if path == "/big-chunked":
             return self.route_big_chunked(query)
+        if path == "/oneline":
+            total = int(self.param(query, "mb", 50.0) * MIB)
+            return self.stream(oneline_body(total), total)
         if path == "/gzip-bomb":
             return self.route_gzip_bomb(query)
         if path == "/png":
@@ -628,6 +646,8 @@ def main(argv=None):
     ap.add_argument("--root", required=True, help="directory to serve files from")
     ap.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = any free port)")
     ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM), e.g. a self-signed one")
+    ap.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = ap.parse_args(argv)
 
     if not os.path.isdir(args.root):
@@ -642,6 +662,12 @@ def main(argv=None):
     except OSError as exc:
         sys.stderr.write("testserver: cannot listen on 127.0.0.1:%d: %s\n" % (args.port, exc))
         return 1
+
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
 
     def stop(signum, frame):
         STOPPING.set()
