@@ -154,9 +154,11 @@ public struct Fetcher: Sendable {
         var queues: [String: [(Int, String)]] = [:]
         var hostOrder: [String] = []
         for (i, u) in urls.enumerated() {
+            let lower = u.lowercased()
             guard let parsed = URLComponents(string: u), let scheme = parsed.scheme?.lowercased(),
                   scheme == "http" || scheme == "https", let host = parsed.host, !host.isEmpty else {
-                deliver(i, failure(u, "not an http or https URL: \(u)"))
+                let isHTTP = lower.hasPrefix("http://") || lower.hasPrefix("https://")
+                deliver(i, failure(u, isHTTP ? "malformed URL: \(u)" : "not an http or https URL: \(u)"))
                 continue
             }
             let key = host.lowercased()

@@ -65,7 +65,7 @@ import TagwatchTestSupport
         #expect(error(4).lowercased().contains("timeout") || error(4).lowercased().contains("timed out"))
         #expect(error(5).contains("larger than the limit"))
         #expect(error(6).lowercased().contains("connect"))
-        #expect(!error(7).isEmpty)
+        #expect(error(7).contains("malformed URL"))
         #expect(error(8).contains("no such file"))
         // NUL and invalid UTF-8: scanned, with a warning, not an error.
         #expect(pages[9]["error"] is NSNull)
