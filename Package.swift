@@ -39,6 +39,8 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // libFuzzer targets (scripts/fuzz), or a replayer of saved inputs in ordinary builds.
+        .executableTarget(name: "tagwatch-fuzz", dependencies: ["TagwatchCore"]),
         // Helpers the test targets share: the loopback test server, the built binary, fixtures.
         .target(name: "TagwatchTestSupport", path: "Tests/Support"),
         .testTarget(name: "TagwatchCoreTests", dependencies: ["TagwatchCore", "TagwatchTestSupport"]),
