@@ -7,7 +7,7 @@ struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules",
         abstract: "Check the vendor catalog and registry, look up hosts, import other catalogs.",
-        subcommands: [RulesCheckCommand.self, RulesLookupCommand.self]
+        subcommands: [RulesCheckCommand.self, RulesLookupCommand.self, RulesImportCommand.self]
     )
 }
 
@@ -82,5 +82,88 @@ struct RulesLookupCommand: ParsableCommand {
             print("\(item): \(v.name) [\(v.id)] by \(v.company), category \(v.category); matched \(how) at \(v.file):\(v.line ?? 0)")
         }
         if !allFound { throw ExitCode(ExitStatus.findings) }
+    }
+}
+
+extension ImportFormat: ExpressibleByArgument {}
+
+/// `tagwatch rules import`: turn a catalog the user already has into ours, without duplicating hosts.
+struct RulesImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import another catalog (Disconnect services.json, DuckDuckGo tds.json, Wappalyzer technologies.json, WhoTracks.me trackerdb.sql) as catalog YAML.",
+        discussion: """
+            Hosts the catalog already claims are left out; every item not imported is listed with the reason.
+            The output is a vendors/*.yaml file that `tagwatch rules check` accepts. Nothing is bundled:
+            read the file from wherever you got it, under its own licence.
+            """
+    )
+
+    @Option(name: .long, help: "Format of FILE: disconnect, ddg, wappalyzer or whotracksme.")
+    var from: ImportFormat
+
+    @Argument(help: "The file to import.")
+    var file: String
+
+    @Option(name: .long, help: "Rules folder whose catalog the import merges with (default: ./rules, then /etc/tagwatch/rules).")
+    var rules: String?
+
+    @Option(name: .long, help: "Where to write the YAML (default: RULES/vendors/imported-FORMAT.yaml; '-' for standard output).")
+    var output: String?
+
+    @Flag(name: .long, help: "List every skipped item (default: a count per reason).")
+    var verbose = false
+
+    func run() throws {
+        let location: RulesLocation
+        let catalog: Catalog
+        do {
+            location = try RulesLocation.resolve(rules)
+            var errors: [SourceError] = []
+            // Merge against the catalog as it stands, leaving out an earlier import of the same format.
+            let target = output ?? (location.vendorsDirectory as NSString).appendingPathComponent("imported-\(from.rawValue).yaml")
+            var c = Catalog()
+            let files = try FileManager.default.contentsOfDirectory(atPath: location.vendorsDirectory)
+                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+                .map { (location.vendorsDirectory as NSString).appendingPathComponent($0) }
+                .filter { URL(fileURLWithPath: $0).standardized.path != URL(fileURLWithPath: target).standardized.path }
+            for f in files { CatalogLoader.load(file: f, into: &c, errors: &errors) }
+            if let first = errors.first { throw first }
+            catalog = c
+        } catch {
+            printError("\(error)")
+            throw ExitCode(ExitStatus.usage)
+        }
+        let result: ImportResult
+        do {
+            result = try CatalogImporter.importCatalog(format: from, path: file, existing: catalog)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(ExitStatus.usage)
+        }
+        let destination = output ?? (location.vendorsDirectory as NSString).appendingPathComponent("imported-\(from.rawValue).yaml")
+        let yaml = CatalogImporter.yaml(CatalogImporter.placed(result.vendors, in: destination))
+        if destination == "-" {
+            print(yaml, terminator: "")
+        } else {
+            do { try yaml.write(toFile: destination, atomically: true, encoding: .utf8) } catch {
+                printError("cannot write \(destination): \(error)")
+                throw ExitCode(ExitStatus.usage)
+            }
+        }
+        let report = destination == "-" ? { (s: String) in FileHandle.standardError.write(Data((s + "\n").utf8)) } : { (s: String) in print(s) }
+        report("imported \(result.vendors.count) vendors from \(file) (\(from.rawValue))\(destination == "-" ? "" : " into \(destination)"); skipped \(result.skipped.count) items")
+        if verbose {
+            for s in result.skipped { report("  skipped \(s.item): \(s.reason)") }
+        } else {
+            var reasons: [String: Int] = [:]
+            for s in result.skipped {
+                let general = s.reason.replacingOccurrences(of: "'[^']*'", with: "'…'", options: .regularExpression)
+                    .replacingOccurrences(of: "\\([^)]*\\)", with: "(…)", options: .regularExpression)
+                reasons[general, default: 0] += 1
+            }
+            for (r, n) in reasons.sorted(by: { $0.value > $1.value }).prefix(10) { report("  \(n) × \(r)") }
+            if reasons.count > 10 { report("  … \(reasons.count - 10) more kinds of reason (--verbose lists every item)") }
+        }
     }
 }

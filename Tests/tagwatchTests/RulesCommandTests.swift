@@ -53,6 +53,27 @@ import TagwatchTestSupport
         #expect(r.stdout.contains("b.yaml:2: host 'dup.test' of 'two' is already claimed by 'one'"))
     }
 
+    @Test func importEachFormatIntoRulesThatCheckClean() throws {
+        let dir = try temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir + "/vendors", withIntermediateDirectories: true)
+        for f in try FileManager.default.contentsOfDirectory(atPath: Repo.rules + "/vendors") {
+            try FileManager.default.copyItem(atPath: Repo.rules + "/vendors/" + f, toPath: dir + "/vendors/" + f)
+        }
+        for (format, file) in [("disconnect", "services.json"), ("ddg", "tds.json"), ("wappalyzer", "technologies.json"),
+                               ("whotracksme", "trackerdb.sql")] {
+            let r = try runTagwatch(["rules", "import", "--rules", dir, "--from", format, Repo.fixtures + "/importers/" + file])
+            #expect(r.status == 0, "\(format): \(r.stderr)")
+            #expect(r.stdout.contains("imported "), "\(format): \(r.stdout)")
+            #expect(r.stdout.contains("skipped "))
+            #expect(FileManager.default.fileExists(atPath: dir + "/vendors/imported-\(format).yaml"))
+        }
+        let check = try runTagwatch(["rules", "check", dir])
+        #expect(check.status == 0, "\(check.stdout)")
+        let bad = try runTagwatch(["rules", "import", "--rules", dir, "--from", "ddg", Repo.fixtures + "/importers/README.md"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("README.md"))
+    }
+
     @Test func lookupSaysWhichVendorAndWhy() throws {
         let r = try runTagwatch(["rules", "lookup", "--rules", Repo.rules, "https://www.google.com/recaptcha/api.js", "static.hotjar.com"])
         #expect(r.status == 0)
