@@ -39,6 +39,8 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // In-process measurements for bench/run (parse ceiling, extraction cost, catalog lookups).
+        .executableTarget(name: "tagwatch-bench", dependencies: ["TagwatchCore", "CLibXML2"]),
         // Helpers the test targets share: the loopback test server, the built binary, fixtures.
         .target(name: "TagwatchTestSupport", path: "Tests/Support"),
         .testTarget(name: "TagwatchCoreTests", dependencies: ["TagwatchCore", "TagwatchTestSupport"]),
