@@ -41,6 +41,8 @@ let package = Package(
         ),
         // libFuzzer targets (scripts/fuzz), or a replayer of saved inputs in ordinary builds.
         .executableTarget(name: "tagwatch-fuzz", dependencies: ["TagwatchCore"]),
+        // In-process measurements for bench/run (parse ceiling, extraction cost, catalog lookups).
+        .executableTarget(name: "tagwatch-bench", dependencies: ["TagwatchCore", "CLibXML2"]),
         // Helpers the test targets share: the loopback test server, the built binary, fixtures.
         .target(name: "TagwatchTestSupport", path: "Tests/Support"),
         .testTarget(name: "TagwatchCoreTests", dependencies: ["TagwatchCore", "TagwatchTestSupport"]),

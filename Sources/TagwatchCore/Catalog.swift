@@ -43,6 +43,13 @@ public struct Catalog: Sendable {
     /// host -> (path prefix, vendor), longest prefix first.
     private var patternIndex: [String: [(String, Int)]] = [:]
     private var signatureList: [(String, Int)] = []
+    /// Byte index of the ASCII signatures (two bytes or more), so one pass over a script's
+    /// bytes finds them all: `pairBucket[first two bytes]` is an index into `buckets` or -1.
+    private var pairBucket = [Int32](repeating: -1, count: 65536)
+    private var buckets: [[Int]] = []  // indexes into signatureList
+    private var signatureBytes: [[UInt8]] = []  // parallel to signatureList
+    /// Signatures the byte index cannot take (one byte long, or not ASCII): searched one by one.
+    private var unindexedSignatures: [Int] = []
     private var tagIDRegexes: [Int: [NSRegularExpressionBox]] = [:]
 
     public init() {}
@@ -96,7 +103,22 @@ public struct Catalog: Sendable {
             patternIndex[host, default: []].append((path, index))
             patternIndex[host]!.sort { $0.0.count > $1.0.count }
         }
-        for s in v.signatures where !s.isEmpty { signatureList.append((s, index)) }
+        for s in v.signatures where !s.isEmpty {
+            let position = signatureList.count
+            let bytes = Array(s.utf8)
+            signatureList.append((s, index))
+            signatureBytes.append(bytes)
+            if bytes.count >= 2, bytes.allSatisfy({ $0 < 0x80 && $0 != 0x0A && $0 != 0x0D }) {
+                let key = Int(bytes[0]) << 8 | Int(bytes[1])
+                if pairBucket[key] < 0 {
+                    pairBucket[key] = Int32(buckets.count)
+                    buckets.append([])
+                }
+                buckets[Int(pairBucket[key])].append(position)
+            } else {
+                unindexedSignatures.append(position)
+            }
+        }
         if !regexes.isEmpty { tagIDRegexes[index] = regexes }
     }
 
@@ -121,12 +143,76 @@ public struct Catalog: Sendable {
     }
 
     /// Vendors whose inline signature occurs in `script`, each once, in catalog order.
+    ///
+    /// One pass over the script's UTF-8 bytes finds the ASCII signatures (`String.contains`
+    /// per signature bridged the whole script to UTF-16 once per signature: 656 times per
+    /// inline script with the bundled catalog). `String.contains` compares with Unicode
+    /// canonical equivalence, which only non-ASCII text can tell apart from a byte match, so a
+    /// script with non-ASCII bytes has each byte match confirmed by `String.contains`, and
+    /// one holding a character that decomposes to ASCII (U+037E, U+1FEF, U+212A) is searched
+    /// the old way.
     public func signatureMatches(in script: String) -> [Int] {
+        if signatureList.isEmpty { return [] }
+        var utf8 = script
+        let result: [Int]? = utf8.withUTF8 { text -> [Int]? in
+            var hit = [Bool](repeating: false, count: signatureList.count)
+            var high: UInt8 = 0
+            let n = text.count
+            pairBucket.withUnsafeBufferPointer { table in
+                var i = 0
+                while i + 1 < n {
+                    let b0 = text[i]
+                    high |= b0
+                    let bucket = table[Int(b0) << 8 | Int(text[i + 1])]
+                    if bucket >= 0 {
+                        for position in buckets[Int(bucket)] where !hit[position] {
+                            let sig = signatureBytes[position]
+                            if i + sig.count <= n {
+                                var j = 2
+                                while j < sig.count && text[i + j] == sig[j] { j += 1 }
+                                if j == sig.count { hit[position] = true }
+                            }
+                        }
+                    }
+                    i += 1
+                }
+                if n > 0 { high |= text[n - 1] }
+            }
+            let ascii = high < 0x80
+            if !ascii && Self.hasASCIIDecomposingCharacter(text) { return nil }
+            var found = Set<Int>()
+            for position in 0..<signatureList.count where hit[position] {
+                let (sig, index) = signatureList[position]
+                if ascii || script.contains(sig) { found.insert(index) }
+            }
+            for position in unindexedSignatures {
+                let (sig, index) = signatureList[position]
+                if !found.contains(index) && script.contains(sig) { found.insert(index) }
+            }
+            return found.sorted()
+        }
+        if let result { return result }
         var found: [Int] = []
         for (sig, index) in signatureList where !found.contains(index) {
             if script.contains(sig) { found.append(index) }
         }
         return found.sorted()
+    }
+
+    /// Whether UTF-8 `text` holds U+037E, U+1FEF or U+212A, whose canonical decompositions are ASCII.
+    private static func hasASCIIDecomposingCharacter(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = text.count
+        var i = 0
+        while i + 1 < n {
+            switch text[i] {
+            case 0xCD where text[i + 1] == 0xBE: return true
+            case 0xE1 where i + 2 < n && text[i + 1] == 0xBF && text[i + 2] == 0xAF: return true
+            case 0xE2 where i + 2 < n && text[i + 1] == 0x84 && text[i + 2] == 0xAA: return true
+            default: break
+            }
+            i += 1
+        }
+        return false
     }
 
     /// The tag ids of vendor `index` found in `text` (group 1 of a pattern when it has one).

@@ -5,13 +5,23 @@ enum URLResolver {
     /// The absolute http(s) URL `reference` points to from `base`, or nil for other schemes
     /// (data:, javascript:, mailto:, about:) and for references that do not parse.
     static func resolve(_ reference: String, against base: String) -> String? {
-        var ref = reference.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Fast paths (the Foundation calls below bridge to NSString): a reference that starts and
+        // ends with printable ASCII has nothing to trim; one without a tab, CR or LF byte has no
+        // such Character; one without a space byte has no space.
+        let bytes = reference.utf8
+        var ref = Self.hasPrintableASCIIEnds(bytes) ? reference : reference.trimmingCharacters(in: .whitespacesAndNewlines)
         if ref.isEmpty || ref.hasPrefix("#") { return nil }
         // Browsers drop tabs and newlines inside URLs and accept spaces.
-        if ref.contains(where: { $0 == "\n" || $0 == "\t" || $0 == "\r" }) {
+        var hasControl = false
+        var hasSpace = false
+        for b in ref.utf8 {
+            if b == 0x09 || b == 0x0A || b == 0x0D { hasControl = true }
+            if b == 0x20 { hasSpace = true }
+        }
+        if hasControl, ref.contains(where: { $0 == "\n" || $0 == "\t" || $0 == "\r" }) {
             ref.removeAll(where: { $0 == "\n" || $0 == "\t" || $0 == "\r" })
         }
-        if ref.contains(" ") { ref = ref.replacingOccurrences(of: " ", with: "%20") }
+        if hasSpace, ref.contains(" ") { ref = ref.replacingOccurrences(of: " ", with: "%20") }
         if ref.hasPrefix("\\\\") || ref.hasPrefix("\\/") { ref = "//" + ref.dropFirst(2) }
         // Fast path: already absolute.
         let lower = ref.prefix(8).lowercased()
@@ -27,6 +37,13 @@ enum URLResolver {
             return nil
         }
         return u.absoluteString
+    }
+
+    /// Whether the first and last bytes are printable ASCII other than space, so that
+    /// `trimmingCharacters(in: .whitespacesAndNewlines)` would return the string unchanged.
+    private static func hasPrintableASCIIEnds(_ bytes: String.UTF8View) -> Bool {
+        guard let first = bytes.first, let last = bytes.last else { return false }
+        return first > 0x20 && first < 0x7F && last > 0x20 && last < 0x7F
     }
 
     /// The lowercased host of an absolute URL.
@@ -101,8 +118,12 @@ enum InlineURLScanner {
 
     /// A host with a dot and a letter-only last label, so `//comments` and `//x` are skipped.
     private static func looksLikeHostURL(_ s: String) -> Bool {
-        guard let r = s.range(of: "//") else { return false }
-        let rest = s[r.upperBound...]
+        // Candidates are ASCII (isURLByte), so the first "//" is found byte by byte.
+        let u = s.utf8
+        guard let at = u.indices.first(where: { i in
+            u[i] == UInt8(ascii: "/") && u.index(after: i) != u.endIndex && u[u.index(after: i)] == UInt8(ascii: "/")
+        }) else { return false }
+        let rest = s[u.index(at, offsetBy: 2)...]
         let hostPart = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" && $0 != ":" }
         guard let dot = hostPart.lastIndex(of: "."), hostPart.first != "." else { return false }
         let tld = hostPart[hostPart.index(after: dot)...]

@@ -1,0 +1,238 @@
+// tagwatch-bench: in-process measurements for bench/run.
+//
+//   tagwatch-bench parse-ceiling DIR [--threads 2] [--rounds 3]
+//       libxml2 alone: htmlReadMemory + xmlFreeDoc over every .html page of DIR, held in
+//       memory, split over THREADS threads; no extraction. The best of ROUNDS is printed.
+//   tagwatch-bench extract DIR [--rules DIR] [--rounds 3]
+//       On one core: bare parse of every page, then Extractor + Detector on every page;
+//       prints both rates and their ratio (extract pages/s over parse pages/s).
+//   tagwatch-bench lookup [--rules DIR] [--synthetic 10000] [--queries 200000]
+//       Catalog.match cost (ns per lookup) with the real catalog and with a generated
+//       catalog of SYNTHETIC vendors, on the same mix of hits and misses.
+//
+// Every command prints one JSON object on stdout.
+import CLibXML2
+import Dispatch
+import Foundation
+import TagwatchCore
+
+struct Page: Sendable {
+    let name: String
+    let bytes: [UInt8]
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data(("tagwatch-bench: " + message + "\n").utf8))
+    exit(2)
+}
+
+func option(_ args: [String], _ name: String, _ fallback: String) -> String {
+    if let i = args.firstIndex(of: name), i + 1 < args.count { return args[i + 1] }
+    return fallback
+}
+
+func intOption(_ args: [String], _ name: String, _ fallback: Int) -> Int {
+    let v = option(args, name, String(fallback))
+    guard let n = Int(v), n > 0 else { fail("\(name) must be a positive integer, not '\(v)'") }
+    return n
+}
+
+func loadPages(_ dir: String) -> [Page] {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { fail("cannot list \(dir)") }
+    let pages = names.filter { $0.hasSuffix(".html") }.sorted().map { name -> Page in
+        guard let data = FileManager.default.contents(atPath: (dir as NSString).appendingPathComponent(name)) else {
+            fail("cannot read \(name)")
+        }
+        return Page(name: name, bytes: [UInt8](data))
+    }
+    if pages.isEmpty { fail("no .html pages in \(dir)") }
+    return pages
+}
+
+/// The options the Extractor parses with.
+let parseOptions = Int32(HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue
+    | HTML_PARSE_NONET.rawValue | HTML_PARSE_COMPACT.rawValue | HTML_PARSE_NOBLANKS.rawValue)
+
+func bareParse(_ page: Page) {
+    page.bytes.withUnsafeBufferPointer { buf in
+        buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) { p in
+            if let doc = htmlReadMemory(p, Int32(clamping: buf.count), "https://www.example.com/", nil, parseOptions) {
+                xmlFreeDoc(doc)
+            }
+        }
+    }
+}
+
+func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+}
+
+func cpuSeconds() -> Double {
+    var u = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
+    return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+}
+
+func json(_ pairs: [(String, Any)]) -> String {
+    "{" + pairs.map { k, v in
+        let value: String
+        switch v {
+        case let d as Double: value = String(format: "%.6g", d)
+        case let s as String: value = "\"" + s + "\""
+        default: value = "\(v)"
+        }
+        return "\"\(k)\": \(value)"
+    }.joined(separator: ", ") + "}"
+}
+
+func parseCeiling(_ args: [String]) {
+    guard args.count >= 1 else { fail("usage: parse-ceiling DIR [--threads N] [--rounds N]") }
+    let pages = loadPages(args[0])
+    let threads = intOption(args, "--threads", 2)
+    let rounds = intOption(args, "--rounds", 3)
+    _ = Extractor()  // initialises libxml2 and silences its error output, as the product does
+    let bytes = pages.reduce(0) { $0 + $1.bytes.count }
+    var best = Double.infinity
+    let cpu0 = cpuSeconds()
+    var wallTotal = 0.0
+    for _ in 0..<rounds {
+        let start = ContinuousClock.now
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            var i = t
+            while i < pages.count {
+                bareParse(pages[i])
+                i += threads
+            }
+        }
+        let s = seconds(ContinuousClock.now - start)
+        wallTotal += s
+        best = min(best, s)
+    }
+    let cpu = cpuSeconds() - cpu0
+    print(json([("pages", pages.count), ("bytes", bytes), ("threads", threads), ("rounds", rounds),
+                ("best_seconds", best), ("pages_per_s", Double(pages.count) / best),
+                ("mb_per_s", Double(bytes) / best / 1e6), ("cpu_utilisation", cpu / wallTotal)]))
+}
+
+func loadCatalog(_ args: [String]) -> Catalog {
+    let rules = option(args, "--rules", "rules")
+    do { return try CatalogLoader.load(directory: (rules as NSString).appendingPathComponent("vendors")) } catch {
+        fail("\(error)")
+    }
+}
+
+func extract(_ args: [String]) {
+    guard args.count >= 1 else { fail("usage: extract DIR [--rules DIR] [--rounds N]") }
+    let pages = loadPages(args[0])
+    let rounds = intOption(args, "--rounds", 3)
+    let catalog = loadCatalog(args)
+    let extractor = Extractor()
+    let detector = Detector(catalog: catalog, firstPartyDomains: ["example.com"])
+    let urls = pages.map { "https://www.example.com/pages/" + $0.name }
+    var parseBest = Double.infinity
+    var extractBest = Double.infinity
+    var resources = 0
+    for _ in 0..<rounds {
+        var start = ContinuousClock.now
+        for p in pages { bareParse(p) }
+        parseBest = min(parseBest, seconds(ContinuousClock.now - start))
+        start = ContinuousClock.now
+        var count = 0
+        for (i, p) in pages.enumerated() {
+            let extraction = extractor.extract(body: p.bytes, pageURL: urls[i])
+            count += detector.detect(extraction, pageURL: urls[i]).count
+        }
+        extractBest = min(extractBest, seconds(ContinuousClock.now - start))
+        resources = count
+    }
+    let parseRate = Double(pages.count) / parseBest
+    let extractRate = Double(pages.count) / extractBest
+    print(json([("pages", pages.count), ("rounds", rounds), ("resources", resources),
+                ("parse_pages_per_s", parseRate), ("extract_detect_pages_per_s", extractRate),
+                ("ratio", extractRate / parseRate)]))
+}
+
+/// Writes a catalog of `count` made-up vendors (two hosts and a pattern each) as YAML.
+func writeSyntheticCatalog(count: Int, into dir: String) {
+    try? FileManager.default.removeItem(atPath: dir)
+    do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch { fail("\(error)") }
+    let tlds = ["com", "net", "io", "co", "ai", "co.uk"]
+    var text = "vendors:\n"
+    for i in 0..<count {
+        let tld = tlds[i % tlds.count]
+        text += """
+          - id: vendor-\(i)
+            name: Vendor \(i)
+            company: Company \(i / 3)
+            category: \(Catalog.categories[i % Catalog.categories.count])
+            hosts: [v\(i)-cdn.\(tld), tag.vendor\(i).\(tld)]
+            patterns: [www.vendor\(i)-shared.\(tld)/collect/]
+
+        """
+    }
+    _ = FileManager.default.createFile(atPath: (dir as NSString).appendingPathComponent("synthetic.yaml"), contents: Data(text.utf8))
+}
+
+/// The query mix: subdomains of catalog hosts (hits) and hosts no vendor claims (misses), with paths.
+func queries(for catalog: Catalog, count: Int) -> [(String, String)] {
+    var hosts: [String] = []
+    for v in catalog.vendors {
+        hosts += v.hosts
+        hosts += v.patterns.map { String($0.prefix { $0 != "/" }) }
+    }
+    var out: [(String, String)] = []
+    out.reserveCapacity(count)
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    func next() -> Int {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Int(truncatingIfNeeded: state >> 33)
+    }
+    let prefixes = ["", "www.", "cdn.", "static.", "eu1.js."]
+    for i in 0..<count {
+        if i % 4 == 3 {
+            out.append(("assets\(next() % 1000).unrelated-site\(next() % 5000).com", "/app.js"))
+        } else {
+            out.append((prefixes[next() % prefixes.count] + hosts[next() % hosts.count], "/collect/js?id=1"))
+        }
+    }
+    return out
+}
+
+func timeLookups(_ catalog: Catalog, _ qs: [(String, String)], rounds: Int) -> (ns: Double, hits: Int) {
+    var best = Double.infinity
+    var hits = 0
+    for _ in 0..<rounds {
+        var h = 0
+        let start = ContinuousClock.now
+        for (host, path) in qs where catalog.match(host: host, path: path) != nil { h += 1 }
+        best = min(best, seconds(ContinuousClock.now - start))
+        hits = h
+    }
+    return (best / Double(qs.count) * 1e9, hits)
+}
+
+func lookup(_ args: [String]) {
+    let real = loadCatalog(args)
+    let synthetic = intOption(args, "--synthetic", 10_000)
+    let count = intOption(args, "--queries", 200_000)
+    let rounds = intOption(args, "--rounds", 3)
+    let dir = NSTemporaryDirectory() + "tagwatch-bench-catalog-\(getpid())"
+    writeSyntheticCatalog(count: synthetic, into: dir)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let big: Catalog
+    do { big = try CatalogLoader.load(directory: dir) } catch { fail("\(error)") }
+    let realResult = timeLookups(real, queries(for: real, count: count), rounds: rounds)
+    let bigResult = timeLookups(big, queries(for: big, count: count), rounds: rounds)
+    print(json([("queries", count), ("real_vendors", real.count), ("real_ns_per_lookup", realResult.ns),
+                ("real_hit_rate", Double(realResult.hits) / Double(count)),
+                ("synthetic_vendors", big.count), ("synthetic_ns_per_lookup", bigResult.ns),
+                ("synthetic_hit_rate", Double(bigResult.hits) / Double(count))]))
+}
+
+let args = Array(CommandLine.arguments.dropFirst())
+switch args.first {
+case "parse-ceiling": parseCeiling(Array(args.dropFirst()))
+case "extract": extract(Array(args.dropFirst()))
+case "lookup": lookup(Array(args.dropFirst()))
+default: fail("usage: tagwatch-bench parse-ceiling DIR | extract DIR | lookup  (see the comment at the top of main.swift)")
+}

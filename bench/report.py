@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Prints bench/run's table (Markdown) from the files it left in bench/out/results/,
+and writes results.json beside them."""
+import argparse
+import json
+import os
+import platform
+import time
+
+
+def read(res, name, default=None):
+    path = os.path.join(res, name)
+    if not os.path.exists(path):
+        return default
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def read_json(res, name):
+    text = read(res, name)
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
+
+
+def timing(res, name):
+    """(wall s, cpu s, peak RSS MiB, exit code) of a measured command."""
+    t = read(res, name + ".time")
+    rc = read(res, name + ".rc")
+    if not t:
+        return None
+    # GNU time may put a "Command exited with non-zero status" line first.
+    last = [l for l in t.strip().splitlines() if l and l[0].isdigit()][-1].split()
+    wall, user, sys_, rss = float(last[0]), float(last[1]), float(last[2]), int(last[3])
+    return {"wall": wall, "cpu": user + sys_, "rss_mib": rss / 1024, "rc": int(rc) if rc else None}
+
+
+def machine():
+    model = "unknown"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "model": model, "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+            "kernel": platform.release()}
+
+
+def fmt(x, digits=1):
+    if x is None:
+        return "n/a"
+    if isinstance(x, float):
+        return f"{x:,.{digits}f}"
+    return f"{x:,}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("res")
+    ap.add_argument("--pages", type=int, required=True)
+    ap.add_argument("--small", type=int, required=True)
+    ap.add_argument("--subset", type=int, required=True)
+    ap.add_argument("--seed", type=int, required=True)
+    a = ap.parse_args()
+    res = a.res
+    m = machine()
+    gen = read_json(res, "gen.json") or {}
+    out = {"machine": m, "pages": a.pages, "seed": a.seed, "site": gen}
+    lines = [f"## tagwatch benchmark: {a.pages} pages, seed {a.seed}",
+             "",
+             f"Machine: {m['nproc']} cores, {m['model']}, kernel {m['kernel']}, {m['date']}. "
+             f"Site: {gen.get('pages', '?')} pages, {fmt(gen.get('avg_kb'))} KB on average, "
+             f"{fmt(gen.get('total_bytes', 0) / 1e6)} MB in all, served by nginx on 127.0.0.1 (keep-alive).",
+             ""]
+
+    # Throughput table.
+    rows = []
+    curl = timing(res, "curl")
+    if curl:
+        ok = sum(1 for l in (read(res, "curl.out") or "").split() if l == "200")
+        curl.update(pages=ok, note=f"{ok} HTTP 200 of {a.pages}")
+    scans = {}
+    for key, n in (("scan", a.pages), ("scan-small", a.small), ("shared", None)):
+        t = timing(res, key)
+        doc = read_json(res, key + ".out")
+        if t and doc:
+            errors = sum(1 for p in doc["pages"] if p.get("error"))
+            t.update(pages=len(doc["pages"]), note=f"{errors} errors, exit {t['rc']}")
+        scans[key] = t
+    runs = {}
+    for key in ("run1", "run2"):
+        t = timing(res, key)
+        if t:
+            summary = (read(res, key + ".out") or "").strip().splitlines()
+            t.update(pages=a.pages, note=(summary[0] if summary else "") + f" (exit {t['rc']})")
+        runs[key] = t
+    parse = read_json(res, "parse.out")
+    extract = read_json(res, "extract.out")
+    lookup = read_json(res, "lookup.out")
+
+    def rate(t):
+        return t["pages"] / t["wall"] if t and t.get("wall") else None
+
+    lines += ["| measure | pages | wall s | pages/s | CPU s (user+sys) | peak RSS MiB | notes |",
+              "|---|---:|---:|---:|---:|---:|---|"]
+
+    def row(label, t):
+        if not t:
+            lines.append(f"| {label} | n/a | | | | | missing |")
+            return
+        lines.append(f"| {label} | {t['pages']} | {t['wall']:.2f} | {rate(t):,.0f} | {t['cpu']:.2f} | "
+                     f"{t['rss_mib']:.1f} | {t.get('note', '')} |")
+        rows.append({"measure": label, **t, "pages_per_s": rate(t)})
+
+    row("(a) curl --parallel --parallel-max 32 (fetch ceiling)", curl)
+    row("(b) tagwatch scan --format json", scans["scan"])
+    row(f"(b) tagwatch scan --format json, {a.small} pages", scans["scan-small"])
+    row("(c) tagwatch run --once, first cycle (empty state)", runs["run1"])
+    row("(c) tagwatch run --once, second cycle (same state)", runs["run2"])
+    if parse:
+        lines.append(f"| (d) libxml2 parse ceiling, {parse['threads']} threads, in memory | {parse['pages']} | "
+                     f"{parse['best_seconds']:.2f} | {parse['pages_per_s']:,.0f} | | | best of {parse['rounds']}, "
+                     f"{parse['mb_per_s']:.0f} MB/s, CPU use {parse['cpu_utilisation']:.2f} of {parse['threads']} |")
+    lines.append("")
+    ratios = {}
+    b = rate(scans["scan"])
+    if b and parse:
+        ratios["b_over_d"] = b / parse["pages_per_s"]
+    if b and curl:
+        ratios["b_over_a"] = b / rate(curl)
+    c = rate(runs["run1"])
+    if c and parse:
+        ratios["c_over_d"] = c / parse["pages_per_s"]
+    lines.append("Ratios: " + ", ".join(f"{k.replace('_over_', ')/(').replace('b', '(b').replace('c', '(c').replace('d', 'd)').replace('a', 'a)')} = {v:.2f}"
+                                        for k, v in ratios.items()))
+    if scans["scan"] and scans["scan-small"]:
+        lines.append(f"Peak RSS of (b): {scans['scan-small']['rss_mib']:.1f} MiB at {a.small} pages, "
+                     f"{scans['scan']['rss_mib']:.1f} MiB at {a.pages} pages.")
+    if extract:
+        lines.append(f"Extraction on one core: bare libxml2 parse {extract['parse_pages_per_s']:,.0f} pages/s, "
+                     f"Extractor + Detector {extract['extract_detect_pages_per_s']:,.0f} pages/s: ratio "
+                     f"**{extract['ratio']:.2f}** (target 0.85).")
+    if lookup:
+        lines.append(f"Catalog lookup: {lookup['real_ns_per_lookup']:.0f} ns with the real catalog "
+                     f"({lookup['real_vendors']} vendors), {lookup['synthetic_ns_per_lookup']:.0f} ns with "
+                     f"{lookup['synthetic_vendors']:,} generated vendors ({lookup['queries']:,} lookups, 3 in 4 hits).")
+    lines.append("")
+
+    # Accuracy and the competitors.
+    lines += ["| tool | pages | pages/s | recall | false positives | from decoys | notes |",
+              "|---|---:|---:|---:|---:|---:|---|"]
+    acc = []
+    tw_all = read_json(res, "score-tagwatch.json")
+    tw_sub = read_json(res, "score-tagwatch-subset.json")
+    if tw_all:
+        lines.append(f"| tagwatch (b), all pages | {tw_all['pages']} | {fmt(b, 0)} | {tw_all['recall']:.4f} | "
+                     f"{tw_all['false_positives']} | {tw_all['decoy_false_positives']} | {tw_all['found']}/{tw_all['pairs']} (page, vendor) pairs |")
+        acc.append({"tool": "tagwatch", **tw_all})
+    if tw_sub:
+        lines.append(f"| tagwatch (b), first {a.subset} pages | {tw_sub['pages']} | {fmt(b, 0)} | {tw_sub['recall']:.4f} | "
+                     f"{tw_sub['false_positives']} | {tw_sub['decoy_false_positives']} | |")
+    fastest = None
+    for line in (read(res, "competitors.jsonl") or "").splitlines():
+        c = json.loads(line)
+        acc.append(c)
+        if "error" in c:
+            lines.append(f"| {c['tool']} | | | | | | failed: {c['error']} |")
+            continue
+        fastest = max(fastest or 0, c["pages_per_s"])
+        note = ""
+        if c.get("unmapped_names"):
+            note = "not vendors: " + ", ".join(c["unmapped_names"][:6])
+        if "blocked_unattributed" in c:
+            note = f"EasyList + EasyPrivacy shipped in the wheel; {c['blocked_unattributed']} blocked URLs of no vendor"
+        lines.append(f"| {c['tool']} | {c['pages']} | {c['pages_per_s']:,.1f} | {c['recall']:.4f} | "
+                     f"{c['false_positives']} | {c['decoy_false_positives']} | {note} |")
+    shared = read_json(res, "score-shared.json")
+    if shared and "skipped" not in shared:
+        t = scans.get("shared")
+        lines.append(f"| tagwatch on /work/shared/bench's site (folder scan) | {shared['pages']} | {fmt(rate(t), 0)} | "
+                     f"{shared['recall']:.4f} | {shared['false_positives']} | {shared['decoy_false_positives']} | "
+                     f"missed e.g. {', '.join(v for _, v in shared['missed_examples'][:3]) or 'none'} |")
+    elif shared:
+        lines.append(f"| tagwatch on /work/shared/bench's site | | | | | | skipped: {shared['skipped']} |")
+    lines.append("")
+
+    # Targets.
+    targets = []
+    if b and fastest:
+        targets.append((f"tagwatch ≥ 5x the fastest other tool ({b:,.0f} vs {fastest:,.1f} pages/s: {b / fastest:.1f}x)", b >= 5 * fastest))
+    if tw_all:
+        targets.append((f"recall ≥ 0.99 ({tw_all['recall']:.4f})", tw_all["recall"] >= 0.99))
+        targets.append((f"no false positive from decoys ({tw_all['decoy_false_positives']})", tw_all["decoy_false_positives"] == 0))
+    if extract:
+        targets.append((f"Extractor + Detector ≥ 0.85 of bare parse on one core ({extract['ratio']:.2f})", extract["ratio"] >= 0.85))
+    if scans["scan"] and scans["scan-small"]:
+        grow = scans["scan"]["rss_mib"] / scans["scan-small"]["rss_mib"]
+        targets.append((f"peak RSS not growing with pages ({grow:.2f}x from {a.small} to {a.pages} pages)", grow < 1.25))
+    lines.append("Targets:")
+    for text, ok in targets:
+        lines.append(f"- {'met' if ok else '**MISSED**'}: {text}")
+    out.update(throughput=rows, ratios=ratios, parse=parse, extract=extract, lookup=lookup, accuracy=acc,
+               shared=shared, targets=[{"target": t, "met": ok} for t, ok in targets])
+    with open(os.path.join(res, "results.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
