@@ -134,7 +134,10 @@ public struct Fetcher: Sendable {
 
     /// Fetches every URL, calling `deliver` on the calling thread as each transfer ends.
     /// Blocks until all are done or `cancellation` fires (then the rest end with an error).
+    /// `admit` is asked before each new transfer starts: while it says no, no transfer starts,
+    /// so a slower consumer bounds how many fetched bodies wait in memory.
     public func fetch(_ urls: [String], cancellation: FetchCancellation? = nil,
+                      admit: () -> Bool = { true },
                       deliver: (Int, FetchResult) -> Void) {
         precondition(curlGlobalInit, "curl_global_init failed")
         guard let multi = curl_multi_init() else {
@@ -173,7 +176,7 @@ public struct Fetcher: Sendable {
 
         func startMore() {
             var stalledRounds = 0
-            while active.count < options.concurrency, remaining > 0, stalledRounds < hostOrder.count {
+            while active.count < options.concurrency, remaining > 0, stalledRounds < hostOrder.count, admit() {
                 let host = hostOrder[rr % hostOrder.count]
                 rr += 1
                 let head = queueHeads[host, default: 0]
@@ -208,8 +211,14 @@ public struct Fetcher: Sendable {
 
         startMore()
         var running: Int32 = 0
-        while !active.isEmpty {
+        while !active.isEmpty || remaining > 0 {
             if cancellation?.isCancelled == true { break }
+            if active.isEmpty {
+                // Waiting for the consumer to take what was fetched.
+                usleep(1000)
+                startMore()
+                continue
+            }
             curl_multi_perform(multi, &running)
             var queued: Int32 = 0
             while let msg = curl_multi_info_read(multi, &queued) {

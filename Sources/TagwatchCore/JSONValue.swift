@@ -13,9 +13,9 @@ public enum JSONValue: Sendable, Equatable {
     public static func num(_ i: Int?) -> JSONValue { i.map { .int($0) } ?? .null }
 
     /// Compact JSON, or indented with two spaces when `pretty`.
-    public func serialized(pretty: Bool = false) -> String {
+    public func serialized(pretty: Bool = false, indent: Int = 0) -> String {
         var out = ""
-        write(into: &out, pretty: pretty, indent: 0)
+        write(into: &out, pretty: pretty, indent: indent)
         return out
     }
 

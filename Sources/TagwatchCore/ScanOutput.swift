@@ -7,7 +7,7 @@ public enum ScanOutput {
         .object([("pages", .array(reports.map { page($0, withFindings: withFindings) }))])
     }
 
-    static func page(_ r: PageReport, withFindings: Bool) -> JSONValue {
+    public static func page(_ r: PageReport, withFindings: Bool) -> JSONValue {
         var fields: [(String, JSONValue)] = [
             ("target", .string(r.target.name)),
             ("url", .string(r.url)),
@@ -50,73 +50,91 @@ public enum ScanOutput {
 
     /// A readable report per page: vendors grouped with company and category, unknown hosts, totals.
     public static func text(_ reports: [PageReport]) -> String {
+        var t = TextReport()
         var out = ""
-        var totalThird = 0, totalFindings = 0, totalVendors = Set<String>(), totalUnknown = Set<String>(), failed = 0
-        for r in reports {
-            out += "\(r.url)"
-            if r.target.name != r.url { out += "  (\(r.target.name))" }
-            out += "\n"
-            if let e = r.error {
-                out += "  error: \(e)\n\n"
-                failed += 1
-                continue
-            }
-            for w in r.warnings { out += "  warning: \(w)\n" }
-            let third = r.resources.filter { $0.party == .third }
-            let first = r.resources.count - third.count
-            totalThird += third.count
-            var byVendor: [String: (VendorRef, [Resource])] = [:]
-            var order: [String] = []
-            var unknown: [String: [Resource]] = [:]
-            var unknownOrder: [String] = []
-            for res in third {
-                if let v = res.vendor {
-                    if byVendor[v.id] == nil { order.append(v.id); byVendor[v.id] = (v, []) }
-                    byVendor[v.id]!.1.append(res)
-                } else {
-                    if unknown[res.host] == nil { unknownOrder.append(res.host) }
-                    unknown[res.host, default: []].append(res)
-                }
-            }
-            if order.isEmpty && unknownOrder.isEmpty {
-                out += "  no third-party resources\n"
-            }
-            if !order.isEmpty {
-                out += "  vendors:\n"
-                let w = order.map { byVendor[$0]!.0.name.count }.max() ?? 0
-                for id in order {
-                    let (v, rs) = byVendor[id]!
-                    totalVendors.insert(id)
-                    let kinds = Dictionary(grouping: rs, by: { $0.kind.rawValue }).map { "\($0.value.count) \($0.key)" }.sorted()
-                    let ids = Array(Set(rs.flatMap { $0.tagIDs })).sorted()
-                    out += "    " + v.name.padding(toLength: w, withPad: " ", startingAt: 0)
-                    out += "  \(v.company) · \(v.category) · \(kinds.joined(separator: ", "))"
-                    if !ids.isEmpty { out += " · ids \(ids.joined(separator: " "))" }
-                    out += "\n"
-                }
-            }
-            if !unknownOrder.isEmpty {
-                out += "  unknown third-party hosts:\n"
-                for h in unknownOrder {
-                    totalUnknown.insert(h)
-                    let rs = unknown[h]!
-                    out += "    \(h)  \(rs.count) resource\(rs.count == 1 ? "" : "s") (\(rs[0].kind.rawValue) \(rs[0].url))\n"
-                }
-            }
-            if !r.findings.isEmpty {
-                out += "  findings:\n"
-                for f in r.findings.sorted(by: { $0.severity > $1.severity }) {
-                    out += "    [\(f.severity.rawValue)] \(f.kind.rawValue): \(f.message)\n"
-                }
-            }
-            totalFindings += r.findings.count
-            out += "  \(third.count) third-party, \(first) first-party resources\n\n"
+        for r in reports { out += t.page(r) }
+        return out + t.totals()
+    }
+}
+
+/// The text report, page by page, so a scan of thousands of pages prints as it goes.
+public struct TextReport {
+    var totalThird = 0, totalFindings = 0, totalVendors = Set<String>(), totalUnknown = Set<String>(), failed = 0, pages = 0
+
+    public init() {}
+
+    public mutating func page(_ r: PageReport) -> String {
+        pages += 1
+        var out = ""
+        out += "\(r.url)"
+        if r.target.name != r.url { out += "  (\(r.target.name))" }
+        out += "\n"
+        if let e = r.error {
+            out += "  error: \(e)\n\n"
+            failed += 1
+            return out
         }
-        out += "\(reports.count) page\(reports.count == 1 ? "" : "s") scanned"
+        for w in r.warnings { out += "  warning: \(w)\n" }
+        let third = r.resources.filter { $0.party == .third }
+        let first = r.resources.count - third.count
+        totalThird += third.count
+        var byVendor: [String: (VendorRef, [Resource])] = [:]
+        var order: [String] = []
+        var unknown: [String: [Resource]] = [:]
+        var unknownOrder: [String] = []
+        for res in third {
+            if let v = res.vendor {
+                if byVendor[v.id] == nil { order.append(v.id); byVendor[v.id] = (v, []) }
+                byVendor[v.id]!.1.append(res)
+            } else {
+                if unknown[res.host] == nil { unknownOrder.append(res.host) }
+                unknown[res.host, default: []].append(res)
+            }
+        }
+        if order.isEmpty && unknownOrder.isEmpty {
+            out += "  no third-party resources\n"
+        }
+        if !order.isEmpty {
+            out += "  vendors:\n"
+            let w = order.map { byVendor[$0]!.0.name.count }.max() ?? 0
+            for id in order {
+                let (v, rs) = byVendor[id]!
+                totalVendors.insert(id)
+                let kinds = Dictionary(grouping: rs, by: { $0.kind.rawValue }).map { "\($0.value.count) \($0.key)" }.sorted()
+                let ids = Array(Set(rs.flatMap { $0.tagIDs })).sorted()
+                out += "    " + v.name.padding(toLength: w, withPad: " ", startingAt: 0)
+                out += "  \(v.company) · \(v.category) · \(kinds.joined(separator: ", "))"
+                if !ids.isEmpty { out += " · ids \(ids.joined(separator: " "))" }
+                out += "\n"
+            }
+        }
+        if !unknownOrder.isEmpty {
+            out += "  unknown third-party hosts:\n"
+            for h in unknownOrder {
+                totalUnknown.insert(h)
+                let rs = unknown[h]!
+                out += "    \(h)  \(rs.count) resource\(rs.count == 1 ? "" : "s") (\(rs[0].kind.rawValue) \(rs[0].url))\n"
+            }
+        }
+        if !r.findings.isEmpty {
+            out += "  findings:\n"
+            for f in r.findings.sorted(by: { $0.severity > $1.severity }) {
+                out += "    [\(f.severity.rawValue)] \(f.kind.rawValue): \(f.message)\n"
+            }
+        }
+        totalFindings += r.findings.count
+        out += "  \(third.count) third-party, \(first) first-party resources\n\n"
+        return out
+    }
+
+    public func totals() -> String {
+        var out = ""
+        out += "\(pages) page\(pages == 1 ? "" : "s") scanned"
         if failed > 0 { out += ", \(failed) failed" }
         out += "; \(totalVendors.count) vendor\(totalVendors.count == 1 ? "" : "s"), \(totalUnknown.count) unknown third-party host\(totalUnknown.count == 1 ? "" : "s"), \(totalThird) third-party resources"
         if totalFindings > 0 { out += "; \(totalFindings) finding\(totalFindings == 1 ? "" : "s")" }
         out += "\n"
         return out
     }
+
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One page to scan after targets are expanded: folders become their HTML files.
 public struct ScanJob: Sendable {
@@ -46,56 +47,89 @@ public struct Scanner: Sendable {
         return jobs
     }
 
+    /// Pages parsed at once: one worker thread per core (libxml2 is safe with one document per thread).
+    public var workers: Int = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+
+    /// Work for the parsing threads: a fetched page, or a file to read.
+    private enum Work: Sendable {
+        case fetched(Int, FetchResult)
+        case file(Int)
+    }
+
     /// Scans every job; `onReport` is called on the calling thread once per job, in completion order.
+    /// Fetching runs on one thread, parsing on `workers` threads; the fetcher starts no new transfer
+    /// while `4 × workers` fetched pages wait, so memory stays bounded however many pages there are.
     public func scan(_ jobs: [ScanJob], cancellation: FetchCancellation? = nil,
                      onReport: (Int, PageReport) -> Void) {
-        var urlJobs: [Int] = []
-        for (i, j) in jobs.enumerated() where j.path == nil { urlJobs.append(i) }
-        let queue = BlockingQueue<(Int, FetchResult)>()
-        if !urlJobs.isEmpty {
+        let work = BlockingQueue<Work>()
+        let results = BlockingQueue<(Int, PageReport)>()
+        let waiting = Atomic<Int>(0)
+        let maxWaiting = workers * 4
+        let urlJobs = jobs.indices.filter { jobs[$0].path == nil }
+        for i in jobs.indices where jobs[i].path != nil { work.push(.file(i)) }
+        if urlJobs.isEmpty {
+            work.close()
+        } else {
             let fetcher = Fetcher(options: fetchOptions)
             let urls = urlJobs.map { jobs[$0].url }
-            let indices = urlJobs
             let thread = Thread {
-                fetcher.fetch(urls, cancellation: cancellation) { i, r in queue.push((indices[i], r)) }
-                queue.close()
+                fetcher.fetch(urls, cancellation: cancellation,
+                              admit: { waiting.load(ordering: .relaxed) < maxWaiting }) { i, r in
+                    waiting.add(1, ordering: .relaxed)
+                    work.push(.fetched(urlJobs[i], r))
+                }
+                work.close()
             }
             thread.stackSize = 1 << 20
             thread.start()
-        } else {
-            queue.close()
         }
-        for (i, j) in jobs.enumerated() {
-            guard let path = j.path else { continue }
-            if cancellation?.isCancelled == true {
-                onReport(i, PageReport(target: j.target, url: j.url, status: nil, error: "cancelled", resources: []))
-                continue
+        let running = Atomic<Int>(workers)
+        for _ in 0..<workers {
+            let thread = Thread { [self] in
+                while let item = work.pop() {
+                    switch item {
+                    case .file(let i):
+                        results.push((i, readAndAnalyse(jobs[i], cancellation: cancellation)))
+                    case .fetched(let i, let r):
+                        results.push((i, analyse(fetched: r, job: jobs[i])))
+                        waiting.subtract(1, ordering: .relaxed)
+                    }
+                }
+                if running.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { results.close() }
             }
-            do {
-                let body = try FileSource.read(path, maxBytes: fetchOptions.maxBodyBytes)
-                onReport(i, analyse(job: j, url: j.url, status: nil, body: body, contentType: nil))
-            } catch {
-                onReport(i, PageReport(target: j.target, url: j.url, status: nil, error: "\(error)", resources: []))
-            }
+            // Deeply nested markup is walked iteratively, but libxml2 itself recurses while parsing.
+            thread.stackSize = 8 << 20
+            thread.start()
         }
-        while let (i, r) = queue.pop() {
-            let j = jobs[i]
-            if let e = r.error {
-                onReport(i, PageReport(target: j.target, url: r.finalURL, status: r.status, error: e, resources: []))
-                continue
-            }
-            if let status = r.status, !(200..<300).contains(status) {
-                onReport(i, PageReport(target: j.target, url: r.finalURL, status: status,
-                                       error: "HTTP \(status) \(HTTPStatus.reason(status)) from \(r.finalURL)", resources: []))
-                continue
-            }
-            if let ct = r.contentType, !Self.isHTML(ct) {
-                onReport(i, PageReport(target: j.target, url: r.finalURL, status: r.status,
-                                       error: "not an HTML page: Content-Type is \(ct)", resources: []))
-                continue
-            }
-            onReport(i, analyse(job: j, url: r.finalURL, status: r.status, body: r.body, contentType: r.contentType))
+        while let (i, r) = results.pop() { onReport(i, r) }
+    }
+
+    private func readAndAnalyse(_ j: ScanJob, cancellation: FetchCancellation?) -> PageReport {
+        guard let path = j.path else { return PageReport(target: j.target, url: j.url, status: nil, error: "no file", resources: []) }
+        if cancellation?.isCancelled == true {
+            return PageReport(target: j.target, url: j.url, status: nil, error: "cancelled", resources: [])
         }
+        do {
+            let body = try FileSource.read(path, maxBytes: fetchOptions.maxBodyBytes)
+            return analyse(job: j, url: j.url, status: nil, body: body, contentType: nil)
+        } catch {
+            return PageReport(target: j.target, url: j.url, status: nil, error: "\(error)", resources: [])
+        }
+    }
+
+    private func analyse(fetched r: FetchResult, job j: ScanJob) -> PageReport {
+        if let e = r.error {
+            return PageReport(target: j.target, url: r.finalURL, status: r.status, error: e, resources: [])
+        }
+        if let status = r.status, !(200..<300).contains(status) {
+            return PageReport(target: j.target, url: r.finalURL, status: status,
+                              error: "HTTP \(status) \(HTTPStatus.reason(status)) from \(r.finalURL)", resources: [])
+        }
+        if let ct = r.contentType, !Self.isHTML(ct) {
+            return PageReport(target: j.target, url: r.finalURL, status: r.status,
+                              error: "not an HTML page: Content-Type is \(ct)", resources: [])
+        }
+        return analyse(job: j, url: r.finalURL, status: r.status, body: r.body, contentType: r.contentType)
     }
 
     /// Scans all jobs and returns their reports in job order.

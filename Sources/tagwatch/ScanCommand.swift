@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import TagwatchCore
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -98,28 +101,44 @@ struct ScanCommand: ParsableCommand {
 
         let scanner = Scanner(detector: Detector(catalog: catalog, firstPartyDomains: firstParty), fetchOptions: options)
         let jobs = Scanner.jobs(for: targets.map { Self.target(for: $0, baseURL: baseURL) })
-        var reports = [PageReport?](repeating: nil, count: jobs.count)
+        // Pages are printed in the order given as soon as they and all before them are done,
+        // so memory holds only the pages still out of order, not the whole scan.
+        var outOfOrder: [Int: PageReport] = [:]
+        var next = 0
+        var failed = false
+        var worst: Severity?
+        var text = TextReport()
+        let out = StandardOutput()
+        if format == .json { out.write("{\n  \"pages\": [") }
         scanner.scan(jobs) { i, report in
             var report = report
             if let e = report.error { printError("\(report.target.name): \(e)") }
             if let policy, report.error == nil {
                 report.findings = policy.evaluate(report, labels: label + jobs[i].target.labels)
             }
-            reports[i] = report
+            outOfOrder[i] = report
+            while let r = outOfOrder.removeValue(forKey: next) {
+                if r.error != nil { failed = true }
+                for f in r.findings where worst.map({ f.severity > $0 }) ?? true { worst = f.severity }
+                switch format {
+                case .json:
+                    out.write((next == 0 ? "\n    " : ",\n    ") + ScanOutput.page(r, withFindings: policy != nil).serialized(pretty: true, indent: 2))
+                case .text:
+                    out.write(text.page(r))
+                }
+                next += 1
+            }
         }
-        let done = reports.compactMap { $0 }
         switch format {
-        case .json: print(ScanOutput.json(done, withFindings: policy != nil).serialized(pretty: true))
-        case .text: print(ScanOutput.text(done), terminator: "")
+        case .json: out.write(jobs.isEmpty ? "]\n}\n" : "\n  ]\n}\n")
+        case .text: out.write(text.totals())
         }
         if jobs.isEmpty {
             printError("no HTML pages found in the targets given")
             throw ExitCode(ExitStatus.targetsFailed)
         }
-        if done.contains(where: { $0.error != nil }) { throw ExitCode(ExitStatus.targetsFailed) }
-        if let failOn, done.contains(where: { $0.findings.contains { $0.severity >= failOn } }) {
-            throw ExitCode(ExitStatus.findings)
-        }
+        if failed { throw ExitCode(ExitStatus.targetsFailed) }
+        if let failOn, let worst, worst >= failOn { throw ExitCode(ExitStatus.findings) }
     }
 
     static func target(for argument: String, baseURL: String? = nil) -> Target {
@@ -143,4 +162,26 @@ struct RulesLocation {
         }
         throw SourceError(file: "rules", line: nil, "no rules folder found in ./rules or /etc/tagwatch/rules; pass --rules DIR")
     }
+}
+
+/// Buffered standard output (print() per page would flush a pipe line by line).
+final class StandardOutput {
+    private var buffer: [UInt8] = []
+
+    func write(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        if buffer.count > 1 << 16 { flush() }
+    }
+
+    func flush() {
+        var offset = 0
+        while offset < buffer.count {
+            let n = buffer[offset...].withUnsafeBytes { Glibc.write(1, $0.baseAddress, $0.count) }
+            if n <= 0 { if errno == EINTR { continue }; break }
+            offset += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    deinit { flush() }
 }
