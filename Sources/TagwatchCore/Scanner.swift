@@ -201,7 +201,7 @@ public struct Scanner: Sendable {
 /// A blocking queue between the fetch thread and the parsing thread.
 final class BlockingQueue<T: Sendable>: @unchecked Sendable {
     private let cond = NSCondition()
-    private var items: [T] = []
+    private var items: [T?] = []
     private var head = 0
     private var closed = false
 
@@ -225,7 +225,8 @@ final class BlockingQueue<T: Sendable>: @unchecked Sendable {
         defer { cond.unlock() }
         while head == items.count && !closed { cond.wait() }
         if head == items.count { return nil }
-        let item = items[head]
+        guard let item = items[head] else { return nil }
+        items[head] = nil  // release it now (a page body can be megabytes), not at the next compaction
         head += 1
         if head > 1024 && head * 2 > items.count {
             items.removeFirst(head)
