@@ -204,6 +204,32 @@ import TagwatchTestSupport
         #expect(out.trimmingCharacters(in: .whitespacesAndNewlines) == "ok 2")
     }
 
+    @Test func sitemapTargetsExpandToTheirPages() throws {
+        try """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+              <url><loc>\(server.url("/index.html"))</loc></url>
+              <url><loc>\(server.url("/about.html"))</loc></url>
+              <url><loc>\(server.url("/missing.html"))</loc></url>
+            </urlset>
+            """.write(toFile: site + "/sitemap.xml", atomically: true, encoding: .utf8)
+        try """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+              <sitemap><loc>\(server.url("/sitemap.xml"))</loc></sitemap>
+            </sitemapindex>
+            """.write(toFile: site + "/sitemap-index.xml", atomically: true, encoding: .utf8)
+        var config = try String(contentsOfFile: dir + "/tagwatch.yaml", encoding: .utf8)
+        let targets = config.components(separatedBy: "first_party:")[0]
+        config = config.replacingOccurrences(of: targets, with: "targets:\n  - sitemap: \(server.url("/sitemap-index.xml"))\n    limit: 2\n")
+        try config.write(toFile: dir + "/tagwatch.yaml", atomically: true, encoding: .utf8)
+        let r = try once()
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("2 pages"), "limit 2 leaves out the missing page: \(r.stdout)")
+        let inv = try runTagwatch(["inventory", "--format", "json", "--config", dir + "/tagwatch.yaml"])
+        #expect(inv.stdout.contains(server.url("/index.html")))
+    }
+
     @Test func configErrorsNameFileAndLine() throws {
         try "targets:\n  - url: https://x.test/\nintervall: 6h\n".write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
         let r = try runTagwatch(["run", "--once", "--config", dir + "/bad.yaml"])
