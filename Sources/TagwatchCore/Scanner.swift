@@ -8,6 +8,15 @@ public struct ScanJob: Sendable {
     public var url: String
     /// For files: the path to read.
     public var path: String?
+    /// Set when the job failed before it could be scanned (e.g. its sitemap could not be read).
+    public var error: String?
+
+    public init(target: Target, url: String, path: String?, error: String? = nil) {
+        self.target = target
+        self.url = url
+        self.path = path
+        self.error = error
+    }
 }
 
 /// Runs the pipeline for a list of targets: fetch (or read), extract, detect.
@@ -65,8 +74,11 @@ public struct Scanner: Sendable {
         let results = BlockingQueue<(Int, PageReport)>()
         let waiting = Atomic<Int>(0)
         let maxWaiting = workers * 4
-        let urlJobs = jobs.indices.filter { jobs[$0].path == nil }
-        for i in jobs.indices where jobs[i].path != nil { work.push(.file(i)) }
+        for i in jobs.indices where jobs[i].error != nil {
+            results.push((i, PageReport(target: jobs[i].target, url: jobs[i].url, status: nil, error: jobs[i].error, resources: [])))
+        }
+        let urlJobs = jobs.indices.filter { jobs[$0].path == nil && jobs[$0].error == nil }
+        for i in jobs.indices where jobs[i].path != nil && jobs[i].error == nil { work.push(.file(i)) }
         if urlJobs.isEmpty {
             work.close()
         } else {

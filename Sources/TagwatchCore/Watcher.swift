@@ -39,7 +39,8 @@ public struct Watcher: Sendable {
                     targets += pages.map { Target(source: .url($0), labels: spec.labels) }
                 case .failure(let e):
                     // The sitemap itself becomes a failed target, so its failure is seen and alerted on.
-                    sitemapErrors.append(ScanJob(target: Target(source: .url(s), labels: spec.labels), url: "sitemap-error:" + e.description, path: nil))
+                    sitemapErrors.append(ScanJob(target: Target(source: .url(s), labels: spec.labels), url: s, path: nil,
+                                                 error: e.description))
                 }
             }
         }
@@ -94,15 +95,8 @@ public struct Watcher: Sendable {
         let policy = Policy(registry: rules.registry ?? Registry(), catalog: rules.catalog)
         let today = Policy.today(now())
         var observations = [PageObservation?](repeating: nil, count: jobs.count)
-        let realJobs = jobs.enumerated().filter { !$0.element.url.hasPrefix("sitemap-error:") }
-        for (i, j) in jobs.enumerated() where j.url.hasPrefix("sitemap-error:") {
-            let report = PageReport(target: j.target, url: j.target.name, status: nil,
-                                    error: String(j.url.dropFirst("sitemap-error:".count)), resources: [])
-            observations[i] = observe(report, page: j.target.name, labels: j.target.labels, policy: policy, today: today)
-        }
-        scanner.scan(realJobs.map(\.element), cancellation: cancellation) { k, report in
-            let (i, j) = realJobs[k]
-            observations[i] = observe(report, page: j.url, labels: j.target.labels, policy: policy, today: today)
+        scanner.scan(jobs, cancellation: cancellation) { i, report in
+            observations[i] = observe(report, page: jobs[i].url, labels: jobs[i].target.labels, policy: policy, today: today)
         }
         if cancellation?.isCancelled == true {
             return CycleSummary(pages: 0, failed: 0, resources: 0, events: [], openAlerts: try store.openAlerts(),

@@ -50,6 +50,13 @@ import TagwatchTestSupport
             """.write(toFile: dir + "/tagwatch.yaml", atomically: true, encoding: .utf8)
     }
 
+    /// Gives transfers a long timeout, for tests that stop the daemon while one hangs.
+    func useLongTimeout() throws {
+        let config = try String(contentsOfFile: dir + "/tagwatch.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "timeout: 3s", with: "timeout: 60s")
+        try config.write(toFile: dir + "/tagwatch.yaml", atomically: true, encoding: .utf8)
+    }
+
     func logLines() -> [String] {
         ((try? String(contentsOfFile: dir + "/log/alerts.log", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
@@ -162,9 +169,7 @@ import TagwatchTestSupport
 
     @Test func sigtermCancelsInFlightTransfers() throws {
         try writeConfig(extraTargets: [server.url("/never")])
-        var config = try String(contentsOfFile: dir + "/tagwatch.yaml", encoding: .utf8)
-        config = config.replacingOccurrences(of: "timeout: 3s", with: "timeout: 60s")
-        try config.write(toFile: dir + "/tagwatch.yaml", atomically: true, encoding: .utf8)
+        try useLongTimeout()
         let d = try DaemonProcess(["run", "--config", dir + "/tagwatch.yaml"])
         #expect(d.waitForLog("tagwatch started", timeout: 20))
         usleep(500_000)
@@ -178,9 +183,7 @@ import TagwatchTestSupport
         #expect(r1.status == 0)
         // A cycle that hangs on a slow page, killed in the middle.
         try writeConfig(extraTargets: [server.url("/slow?seconds=30")])
-        var config = try String(contentsOfFile: dir + "/tagwatch.yaml", encoding: .utf8)
-        config = config.replacingOccurrences(of: "timeout: 3s", with: "timeout: 60s")
-        try config.write(toFile: dir + "/tagwatch.yaml", atomically: true, encoding: .utf8)
+        try useLongTimeout()
         let d = try DaemonProcess(["run", "--config", dir + "/tagwatch.yaml"])
         #expect(d.waitForLog("tagwatch started", timeout: 20))
         usleep(700_000)
@@ -228,6 +231,13 @@ import TagwatchTestSupport
         #expect(r.stdout.contains("2 pages"), "limit 2 leaves out the missing page: \(r.stdout)")
         let inv = try runTagwatch(["inventory", "--format", "json", "--config", dir + "/tagwatch.yaml"])
         #expect(inv.stdout.contains(server.url("/index.html")))
+
+        // A sitemap that cannot be read is a failed target of its own, not a silently empty list.
+        config = config.replacingOccurrences(of: server.url("/sitemap-index.xml"), with: server.url("/status/404"))
+        try config.write(toFile: dir + "/tagwatch.yaml", atomically: true, encoding: .utf8)
+        let bad = try once()
+        #expect(bad.status == 3)
+        #expect(bad.stdout.contains("1 failed"), "\(bad.stdout)")
     }
 
     @Test func configErrorsNameFileAndLine() throws {
