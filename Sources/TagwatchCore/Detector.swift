@@ -28,9 +28,7 @@ public struct Detector: Sendable {
         var seen = Set<String>()
         var claimedInline: [Int: Set<Int>] = [:]  // inline script index -> vendors claimed by its URLs
         for r in extraction.resources {
-            guard let comps = URLComponents(string: r.url), let rawHost = comps.host, !rawHost.isEmpty else { continue }
-            let host = rawHost.lowercased()
-            let path = comps.percentEncodedPath.isEmpty ? "/" : comps.percentEncodedPath
+            guard let (host, path) = URLResolver.hostAndPath(r.url) else { continue }
             let first = isFirstParty(host: host, pageDomain: pageDomain)
             let match = first ? nil : catalog.match(host: host, path: path)
             if r.kind == .inlineScript {

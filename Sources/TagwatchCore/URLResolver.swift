@@ -46,6 +46,35 @@ enum URLResolver {
         return first > 0x20 && first < 0x7F && last > 0x20 && last < 0x7F
     }
 
+    /// Host (lowercased, without userinfo, port or IPv6 brackets) and path of an absolute
+    /// http(s) URL as `resolve` returns them, split byte by byte: this runs for every resource.
+    static func hostAndPath(_ url: String) -> (host: String, path: String)? {
+        var utf8 = url.utf8[...]
+        guard let colon = utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        utf8 = utf8[utf8.index(after: colon)...]
+        guard utf8.starts(with: "//".utf8) else { return nil }
+        utf8 = utf8.dropFirst(2)
+        let authorityEnd = utf8.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? utf8.endIndex
+        var authority = utf8[..<authorityEnd]
+        if let at = authority.lastIndex(of: UInt8(ascii: "@")) { authority = authority[authority.index(after: at)...] }
+        var host: Substring.UTF8View.SubSequence
+        if authority.first == UInt8(ascii: "[") {
+            guard let close = authority.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+        } else if let portColon = authority.lastIndex(of: UInt8(ascii: ":")) {
+            host = authority[..<portColon]
+        } else {
+            host = authority
+        }
+        guard !host.isEmpty else { return nil }
+        var hostBytes = Array(host)
+        for i in hostBytes.indices where hostBytes[i] >= UInt8(ascii: "A") && hostBytes[i] <= UInt8(ascii: "Z") { hostBytes[i] |= 0x20 }
+        let rest = utf8[authorityEnd...]
+        let pathEnd = rest.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? rest.endIndex
+        let path = rest[..<pathEnd]
+        return (String(decoding: hostBytes, as: UTF8.self), path.isEmpty ? "/" : String(decoding: path, as: UTF8.self))
+    }
+
     /// The lowercased host of an absolute URL.
     static func host(of url: String) -> String? {
         guard let h = URL(string: url)?.host(percentEncoded: false), !h.isEmpty else { return nil }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TagwatchCore
 
@@ -99,5 +100,18 @@ import Testing
 
     @Test func skipsThingsThatAreNotHosts() {
         #expect(InlineURLScanner.urls(in: "x = '//comment'; y = 'http://localhost/'; z = '//1.2'").isEmpty)
+    }
+}
+
+@Suite struct URLSplitTests {
+    @Test func hostAndPathMatchURLComponents() {
+        for u in ["https://www.Example.com/a/b.js?x=1#f", "http://user:pw@cdn.test:8080/p", "https://[::1]:8443/x", "https://a.test",
+                  "https://a.test?q=1", "http://127.0.0.1:1/", "https://b.test/%20space/x"] {
+            let split = URLResolver.hostAndPath(u)
+            let c = URLComponents(string: u)!
+            #expect(split?.host == c.host!.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]")), "\(u)")
+            #expect(split?.path == (c.percentEncodedPath.isEmpty ? "/" : c.percentEncodedPath), "\(u)")
+        }
+        #expect(URLResolver.hostAndPath("mailto:x@y") == nil)
     }
 }
