@@ -20,10 +20,13 @@ import TagwatchTestSupport
 
     @Test func scansServedPagesAndAttributesVendors() throws {
         let r = try runTagwatch(["scan", "--rules", Repo.rules, "--format", "json", "--first-party", "127.0.0.1",
-                                 server.url("/index.html"), server.url("/gzip/checkout/index.html")])
+                                 server.url("/index.html"), server.url("/gzip/checkout/index.html"), server.url("/redirect/2")])
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let pages = try pages(r)
-        #expect(pages.count == 2)
+        #expect(pages.count == 3)
+        // A redirected target is reported at the URL it ended on.
+        #expect(pages[2]["url"] as? String == server.url("/index.html"))
+        #expect(pages[2]["target"] as? String == server.url("/redirect/2"))
         let home = try #require(pages[0]["resources"] as? [[String: Any]])
         let vendors = Set(home.compactMap { ($0["vendor"] as? [String: Any])?["id"] as? String })
         #expect(vendors.contains("google-tag-manager"))
