@@ -117,16 +117,17 @@ struct RulesImportCommand: ParsableCommand {
     func run() throws {
         let location: RulesLocation
         let catalog: Catalog
+        let destination: String
         do {
             location = try RulesLocation.resolve(rules)
+            destination = output ?? (location.vendorsDirectory as NSString).appendingPathComponent("imported-\(from.rawValue).yaml")
             var errors: [SourceError] = []
             // Merge against the catalog as it stands, leaving out an earlier import of the same format.
-            let target = output ?? (location.vendorsDirectory as NSString).appendingPathComponent("imported-\(from.rawValue).yaml")
             var c = Catalog()
             let files = try FileManager.default.contentsOfDirectory(atPath: location.vendorsDirectory)
                 .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
                 .map { (location.vendorsDirectory as NSString).appendingPathComponent($0) }
-                .filter { URL(fileURLWithPath: $0).standardized.path != URL(fileURLWithPath: target).standardized.path }
+                .filter { URL(fileURLWithPath: $0).standardized.path != URL(fileURLWithPath: destination).standardized.path }
             for f in files { CatalogLoader.load(file: f, into: &c, errors: &errors) }
             if let first = errors.first { throw first }
             catalog = c
@@ -141,7 +142,6 @@ struct RulesImportCommand: ParsableCommand {
             printError("\(error)")
             throw ExitCode(ExitStatus.usage)
         }
-        let destination = output ?? (location.vendorsDirectory as NSString).appendingPathComponent("imported-\(from.rawValue).yaml")
         let yaml = CatalogImporter.yaml(CatalogImporter.placed(result.vendors, in: destination))
         if destination == "-" {
             print(yaml, terminator: "")

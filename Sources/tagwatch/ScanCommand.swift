@@ -133,6 +133,7 @@ struct ScanCommand: ParsableCommand {
         case .json: out.write(jobs.isEmpty ? "]\n}\n" : "\n  ]\n}\n")
         case .text: out.write(text.totals())
         }
+        out.flush()
         if jobs.isEmpty {
             printError("no HTML pages found in the targets given")
             throw ExitCode(ExitStatus.targetsFailed)
