@@ -30,7 +30,7 @@ public struct ScriptAnalyzer: Sendable {
     /// Tag types that only listen for events or link conversions and load nothing themselves.
     static let nonLoadingGTMTypes: Set<String> = [
         "__cl", "__lcl", "__fsl", "__evl", "__tg", "__hl", "__sdl", "__ytl", "__jel", "__tl", "__zone",
-        "__gclidw", "__paused", "__awec", "__fls_listener",
+        "__paused", "__awec", "__fls_listener",
     ]
 
     public init(catalog: Catalog) {
@@ -85,14 +85,32 @@ public struct ScriptAnalyzer: Sendable {
     private func expand(_ c: TagManagerContainer, url: String, into a: inout ScriptAnalysis) {
         a.kind = [c.publicID ?? "tag-manager container", c.version.map { "version \($0)" }].compactMap { $0 }.joined(separator: " ")
         var unmapped: [String: Int] = [:]
-        var seen = Set<String>()
+        // One resource per URL and kind: the first tag that loads it names it, the others add their ids.
+        var at: [String: Int] = [:]
         func add(_ r: ExtractedResource) {
-            let key = "\(r.kind.rawValue) \(r.url) \(r.tag?.id ?? "")"
-            if seen.insert(key).inserted { a.found.append(r) }
+            let key = "\(r.kind.rawValue) \(r.url)"
+            if let i = at[key] {
+                for t in r.tagIDs where !a.found[i].tagIDs.contains(t) { a.found[i].tagIDs.append(t) }
+                return
+            }
+            at[key] = a.found.count
+            a.found.append(r)
         }
         for tag in c.tags where !tag.paused {
             let ref = TagRef(type: tag.type, id: tag.id, consent: tag.consent, container: c.publicID)
             var produced = false
+            // Destinations a tag names by id (`G-…`, `AW-…`, `DC-…`) load what the gtag rules say.
+            var destinationVendors = Set<String>()
+            for (key, value) in tag.parameters.sorted(by: { $0.key < $1.key }) where key != "vtp_html" {
+                guard Self.isDestinationID(value), let (vendor, rule) = catalog.tagType(.gtag, value) else { continue }
+                for u in rule.loads {
+                    let filled = Self.fill(u, ["id": value])
+                    add(ExtractedResource(url: filled.url, kind: Self.kind(forLoad: u), via: url, tag: ref,
+                                          vendorID: vendor.id, tagIDs: [value]))
+                }
+                destinationVendors.insert(vendor.id)
+                produced = true
+            }
             switch tag.type {
             case "__html":
                 if let html = tag.parameters["vtp_html"] {
@@ -126,7 +144,7 @@ public struct ScriptAnalyzer: Sendable {
                 produced = true
             default:
                 if let (vendor, rule) = catalog.tagType(.gtm, tag.type) {
-                    for u in rule.loads {
+                    for u in rule.loads where !destinationVendors.contains(vendor.id) {
                         let filled = Self.fill(u, tag.parameters)
                         add(ExtractedResource(url: filled.url, kind: Self.kind(forLoad: u), via: url, tag: ref,
                                               vendorID: vendor.id, tagIDs: filled.values))
@@ -141,16 +159,6 @@ public struct ScriptAnalyzer: Sendable {
                     }
                     produced = true
                 }
-            }
-            // Destinations a tag names by id (`G-…`, `AW-…`, `DC-…`) load what the gtag rules say.
-            for (key, value) in tag.parameters.sorted(by: { $0.key < $1.key }) where key != "vtp_html" {
-                guard Self.isDestinationID(value), let (vendor, rule) = catalog.tagType(.gtag, value) else { continue }
-                for u in rule.loads {
-                    let filled = Self.fill(u, ["id": value])
-                    add(ExtractedResource(url: filled.url, kind: Self.kind(forLoad: u), via: url, tag: ref,
-                                          vendorID: vendor.id, tagIDs: [value]))
-                }
-                produced = true
             }
             if !produced && !Self.nonLoadingGTMTypes.contains(tag.type) {
                 unmapped[tag.type, default: 0] += 1

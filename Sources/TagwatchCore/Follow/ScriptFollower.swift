@@ -61,6 +61,16 @@ public final class ScriptFollower: @unchecked Sendable {
             URLResolver.hostAndPath(r.url)?.path ?? "", url: r.url)) {
             if !level.contains(r.url) { level.append(r.url) }
         }
+        // A container id the page names (the <noscript> iframe's `ns.html?id=GTM-…`) means its container loads.
+        for r in report.resources {
+            for id in r.tagIDs where ScriptAnalyzer.isDestinationID(id) {
+                guard let (_, rule) = analyzer.catalog.tagType(.gtag, id), id.hasPrefix("GTM-") else { continue }
+                for u in rule.loads where ScriptAnalyzer.kind(forLoad: u) == .script {
+                    let url = ScriptAnalyzer.fill(u, ["id": id]).url
+                    if !level.contains(url) { level.append(url) }
+                }
+            }
+        }
         // A container or script scanned as a file is the first thing followed.
         if job.isScriptFile { level = [job.url] }
         var followed = Set<String>()
@@ -88,9 +98,7 @@ public final class ScriptFollower: @unchecked Sendable {
                 for w in a.warnings where !report.warnings.contains(w) { report.warnings.append(w) }
                 for r in detector.detectFollowed(a.found, pageURL: report.url) {
                     if r.kind == .script, !next.contains(r.url) { next.append(r.url) }
-                    if keys.insert(r.kind.rawValue + " " + r.url).inserted || r.tag != nil && keys.insert("tag \(r.url) \(r.tag?.id ?? "")").inserted {
-                        report.resources.append(r)
-                    }
+                    if keys.insert(r.kind.rawValue + " " + r.url).inserted { report.resources.append(r) }
                 }
                 next += a.follow.filter { !next.contains($0) }
             }
