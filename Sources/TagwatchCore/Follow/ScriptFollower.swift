@@ -1,7 +1,7 @@
 import Foundation
 
 /// Limits of script following, per scan or daemon cycle.
-public struct FollowOptions: Sendable {
+public struct FollowOptions: Sendable, Equatable {
     /// Off: only what the page's HTML names is reported.
     public var enabled = true
     /// Largest script body read (a container of 10,000 tags is a few MB).
