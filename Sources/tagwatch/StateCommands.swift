@@ -81,12 +81,12 @@ struct InventoryCommand: ParsableCommand {
                          ("via", .str(r.via)), ("tag", r.tag.map(ScanOutput.tag) ?? .null)])
             }))]).serialized(pretty: true))
         case .csv:
-            print("page,url,kind,host,party,vendor_id,vendor_name,company,category,tag_ids,integrity,first_seen,last_seen,current,via,tag_type,tag_id,tag_consent")
+            print("page,url,kind,host,party,vendor_id,vendor_name,company,category,tag_ids,integrity,via,tag_type,tag_id,tag_consent,first_seen,last_seen,current")
             for r in rows {
                 let fields = [r.page, r.url, r.kind, r.host, r.party, r.vendor?.id ?? "", r.vendor?.name ?? "", r.vendor?.company ?? "",
-                              r.vendor?.category ?? "", r.tagIDs.joined(separator: " "), r.integrity ?? "", r.firstSeen, r.lastSeen,
-                              r.current ? "yes" : "no", r.via ?? "", r.tag?.type ?? "", r.tag?.id ?? "",
-                              r.tag?.consent.joined(separator: " ") ?? ""]
+                              r.vendor?.category ?? "", r.tagIDs.joined(separator: " "), r.integrity ?? "",
+                              r.via ?? "", r.tag?.type ?? "", r.tag?.id ?? "", r.tag?.consent.joined(separator: " ") ?? "",
+                              r.firstSeen, r.lastSeen, r.current ? "yes" : "no"]
                 print(fields.map(csv).joined(separator: ","))
             }
         case .text:

@@ -144,18 +144,25 @@ public struct ScriptAnalyzer: Sendable {
                 produced = true
             default:
                 if let (vendor, rule) = catalog.tagType(.gtm, tag.type) {
-                    for u in rule.loads where !destinationVendors.contains(vendor.id) {
+                    // A destination id the tag names says more than its type (a Google tag is GA4 or Ads by its id).
+                    for u in rule.loads where destinationVendors.isEmpty {
                         let filled = Self.fill(u, tag.parameters)
                         add(ExtractedResource(url: filled.url, kind: Self.kind(forLoad: u), via: url, tag: ref,
                                               vendorID: vendor.id, tagIDs: filled.values))
                     }
                     produced = true
                 } else if let permitted = c.permittedURLs[tag.type] {
-                    for p in permitted {
-                        let u = p.url.replacingOccurrences(of: "://*.", with: "://")
-                        guard let resolved = URLResolver.resolve(u, against: url) else { continue }
-                        add(ExtractedResource(url: resolved, kind: p.permission == "inject_script" ? .script : (p.permission == "send_pixel" ? .img : .iframe),
-                                              via: url, tag: ref))
+                    // One template is one vendor's tag: the vendor of the script it injects names its pixels too.
+                    let resolved = permitted.compactMap { p -> (String, String)? in
+                        URLResolver.resolve(p.url.replacingOccurrences(of: "://*.", with: "://"), against: url).map { ($0, p.permission) }
+                    }
+                    let owner = resolved.first { $0.1 == "inject_script" }.flatMap { u -> String? in
+                        guard let (host, path) = URLResolver.hostAndPath(u.0), let m = catalog.match(host: host, path: path) else { return nil }
+                        return catalog.vendors[m.vendorIndex].id
+                    }
+                    for (u, permission) in resolved {
+                        add(ExtractedResource(url: u, kind: permission == "inject_script" ? .script : (permission == "send_pixel" ? .img : .iframe),
+                                              via: url, tag: ref, vendorID: owner))
                     }
                     produced = true
                 }

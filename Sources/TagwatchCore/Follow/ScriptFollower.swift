@@ -51,7 +51,9 @@ public final class ScriptFollower: @unchecked Sendable {
     }
 
     /// Adds to `report` what the scripts it loads load, level by level up to `options.depth`.
-    public func follow(_ report: inout PageReport, job: ScanJob, cancellation: FetchCancellation? = nil) {
+    /// `seeds` are script URLs the page loads that are not reported as resources (files beside a
+    /// saved page, which have no host).
+    public func follow(_ report: inout PageReport, job: ScanJob, seeds: [String] = [], cancellation: FetchCancellation? = nil) {
         guard options.enabled, report.error == nil else { return }
         var local = LocalScripts(job: job)
         if job.isScriptFile, let p = job.path { local?.explicit[job.url] = p }
@@ -61,6 +63,7 @@ public final class ScriptFollower: @unchecked Sendable {
             URLResolver.hostAndPath(r.url)?.path ?? "", url: r.url)) {
             if !level.contains(r.url) { level.append(r.url) }
         }
+        for u in seeds where !level.contains(u) { level.append(u) }
         // A container id the page names (the <noscript> iframe's `ns.html?id=GTM-…`) means its container loads.
         for r in report.resources {
             for id in r.tagIDs where ScriptAnalyzer.isDestinationID(id) {
@@ -229,7 +232,7 @@ struct LocalScripts {
         if let p = explicit[url] { return p }
         if url.hasPrefix("file://") {
             guard let p = URL(string: url)?.path else { return nil }
-            return allowed(p) ? p : nil
+            return allowed(p) && Self.isRegularFile(p) ? p : nil
         }
         guard let (host, rawPath) = URLResolver.hostAndPath(url) else { return nil }
         let path = rawPath.removingPercentEncoding ?? rawPath
