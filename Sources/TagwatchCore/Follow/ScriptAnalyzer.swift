@@ -83,6 +83,9 @@ public struct ScriptAnalyzer: Sendable {
     }
 
     private func expand(_ c: TagManagerContainer, url: String, into a: inout ScriptAnalysis) {
+        var c = c
+        // A saved copy may not name its id; the URL it is loaded from (`gtm.js?id=GTM-…`) does.
+        if c.publicID == nil { c.publicID = LocalScripts.containerID(in: url) }
         a.kind = [c.publicID ?? "tag-manager container", c.version.map { "version \($0)" }].compactMap { $0 }.joined(separator: " ")
         var unmapped: [String: Int] = [:]
         // One resource per URL and kind: the first tag that loads it names it, the others add their ids.
