@@ -124,6 +124,19 @@ import TagwatchTestSupport
         #expect(a.found.count == 5_025)
     }
 
+    @Test func mutatedContainersAndSettingsNeverCrash() throws {
+        var rng = FuzzTests.Rng(state: FuzzTests.seed)
+        let seeds = [try fixture("gtm-served.js"), try fixture("gtm-export.json"), try fixture("segment-settings.json")]
+        var analysed = 0
+        for i in 0..<(FuzzTests.iterations * 2) {
+            let input = FuzzTests.mutate(seeds[i % seeds.count], &rng)
+            let a = analyzer.analyse(body: input, url: "https://www.googletagmanager.com/gtm.js?id=GTM-FUZZ1")
+            _ = detected(a)
+            analysed += 1
+        }
+        #expect(analysed == FuzzTests.iterations * 2)
+    }
+
     // MARK: other loaders
 
     @Test func segmentSettingsBecomeDestinations() throws {
