@@ -45,6 +45,16 @@ import TagwatchTestSupport
         }
     }
 
+    @Test func gtagConfigCallsNameTheirProducts() {
+        let html = #"<script async src="https://www.googletagmanager.com/gtag/js?id=G-ABC123"></script><script>gtag("js", new Date()); gtag("config", "G-ABC123"); gtag( 'config' , 'AW-987654' );</script>"#
+        let e = Extractor().extract(body: Array(html.utf8), pageURL: "https://shop.example/")
+        let rs = Detector(catalog: Self.catalog).detect(e, pageURL: "https://shop.example/")
+        // The GA4 script once (the page names it), and Google Ads for the AW- destination gtag.js loads.
+        #expect(rs.filter { $0.url == "https://www.googletagmanager.com/gtag/js?id=G-ABC123" }.count == 1)
+        let ads = rs.filter { $0.vendor?.id == "google-ads" }
+        #expect(!ads.isEmpty && ads.allSatisfy { $0.tagIDs == ["AW-987654"] })
+    }
+
     // MARK: containers
 
     @Test func servedContainerExpandsEveryTagFamily() throws {
