@@ -86,4 +86,44 @@ import TagwatchTestSupport
         let url = d.sha384.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").trimmingCharacters(in: CharacterSet(charactersIn: "="))
         #expect(SubresourceIntegrity.verify("sha384-" + url, d) == .matches)
     }
+
+    @Test func contentSecurityPolicyBlocksAllowsAndIsJudged() throws {
+        let page = "https://shop.example/checkout"
+        let csp = ContentSecurityPolicy(header: "default-src 'self'; script-src 'self' https://js.stripe.com *.cdn.example:8443 https://static.example/lib/; img-src *")
+        #expect(csp.allows("https://js.stripe.com/v3/", directive: "script-src", pageURL: page) == true)
+        #expect(csp.allows("https://shop.example/app.js", directive: "script-src", pageURL: page) == true)
+        #expect(csp.allows("https://static.hotjar.com/c/hotjar-1.js", directive: "script-src", pageURL: page) == false)
+        #expect(csp.allows("https://a.cdn.example:8443/x.js", directive: "script-src", pageURL: page) == true)
+        #expect(csp.allows("https://a.cdn.example/x.js", directive: "script-src", pageURL: page) == false)
+        #expect(csp.allows("https://static.example/lib/a.js", directive: "script-src", pageURL: page) == true)
+        #expect(csp.allows("https://static.example/other.js", directive: "script-src", pageURL: page) == false)
+        #expect(csp.allows("https://px.example/p.gif", directive: "img-src", pageURL: page) == true)
+        #expect(csp.allows("https://www.youtube.com/embed/x", directive: "frame-src", pageURL: page) == false)
+        #expect(csp.weakScriptSources.isEmpty)
+        // Two policies: a load must pass both.
+        #expect(ContentSecurityPolicy(header: "script-src *, script-src 'self'").allows("https://x.test/a.js", directive: "script-src", pageURL: page) == false)
+        #expect(ContentSecurityPolicy(header: "script-src 'self' 'unsafe-inline' data:").weakScriptSources == ["'unsafe-inline'", "data:"])
+        #expect(ContentSecurityPolicy(header: "script-src 'nonce-abc' 'unsafe-inline'").weakScriptSources.isEmpty)
+        #expect(ContentSecurityPolicy(header: "script-src 'strict-dynamic' 'nonce-a'").allows("https://x.test/a.js", directive: "script-src", pageURL: page) == nil)
+
+        // Findings: a script the policy blocks, weak sources, a denied vendor's host allowed.
+        let catalog = try CatalogLoader.load(directory: Repo.rules + "/vendors")
+        var registry = Registry()
+        registry.vendors["google-campaign-manager-360"] = RegistryEntry(status: .denied, owner: nil, justification: nil, on: [], notOn: [],
+                                                                        expires: nil, file: "approved.yaml", line: 1)
+        let policy = Policy(registry: registry, catalog: catalog)
+        var report = PageReport(target: Target(source: .url(page)), url: page, status: 200, error: nil, resources: [
+            Resource(url: "https://static.hotjar.com/c/hotjar-1.js", host: "static.hotjar.com", kind: .script, party: .third,
+                     vendor: catalog.vendor(id: "hotjar")?.ref, via: "https://www.googletagmanager.com/gtm.js?id=GTM-A",
+                     tag: TagRef(type: "__hjtc", id: "3", container: "GTM-A")),
+            Resource(url: "https://js.stripe.com/v3/", host: "js.stripe.com", kind: .script, party: .third, vendor: catalog.vendor(id: "stripe-js")?.ref),
+        ])
+        report.securityHeaders["content-security-policy"] = "script-src 'self' https://js.stripe.com https://ad.doubleclick.net 'unsafe-inline'"
+        let f = policy.evaluate(report, labels: [])
+        #expect(f.contains { $0.kind == .cspWeak && $0.message.contains("'unsafe-inline'") })
+        let blocked = f.filter { $0.kind == .cspBlocks }
+        #expect(blocked.map(\.subject) == ["https://static.hotjar.com/c/hotjar-1.js"])
+        #expect(blocked.first?.message.contains("inside GTM-A") == true)
+        #expect(f.contains { $0.kind == .cspAllowsDenied && $0.subject == "ad.doubleclick.net" })
+    }
 }

@@ -24,6 +24,9 @@ public enum FindingKind: String, Sendable, CaseIterable, Codable {
     case scriptChanged = "script-changed"
     case scriptUnavailable = "script-unavailable"
     case headerChanged = "header-changed"
+    case cspWeak = "csp-weak"
+    case cspBlocks = "csp-blocks"
+    case cspAllowsDenied = "csp-allows-denied"
 }
 
 /// One policy problem on one page, with a sentence a marketing person understands.
@@ -102,6 +105,35 @@ public struct Policy: Sendable {
         return out
     }
 
+    /// The page's Content-Security-Policy held against what it loads and against the registry.
+    func cspFindings(_ page: PageReport) -> [Finding] {
+        guard let header = page.securityHeaders["content-security-policy"] else { return [] }
+        let csp = ContentSecurityPolicy(header: header)
+        let url = page.url
+        var out: [Finding] = []
+        let weak = csp.weakScriptSources
+        if !weak.isEmpty {
+            out.append(Finding(kind: .cspWeak, severity: .medium, page: url, vendor: nil, subject: "script-src", resourceURL: nil,
+                               message: "The Content-Security-Policy of \(url) lets any script run (\(weak.joined(separator: ", ")) in script-src), so it cannot stop an injected script."))
+        }
+        for r in page.resources where r.kind != .form {
+            guard let directive = ContentSecurityPolicy.directive(for: r.kind), !r.url.contains("#inline-script-"),
+                  csp.allows(r.url, directive: directive, pageURL: url) == false else { continue }
+            let came = r.provenance.map { " (it came in \($0))" } ?? ""
+            out.append(Finding(kind: .cspBlocks, severity: .low, page: url, vendor: r.vendor, subject: r.url, resourceURL: r.url,
+                               message: "The Content-Security-Policy of \(url) blocks the \(r.kind.rawValue) \(r.url)\(came) under \(directive): browsers do not load it, so the page or the policy is out of date."))
+        }
+        for host in csp.scriptHosts {
+            let bare = host.hasPrefix("*.") ? String(host.dropFirst(2)) : host
+            guard let m = catalog.match(host: bare), let entry = registry.entry(for: catalog.vendors[m.vendorIndex].ref),
+                  entry.status == .denied else { continue }
+            let v = catalog.vendors[m.vendorIndex].ref
+            out.append(Finding(kind: .cspAllowsDenied, severity: .medium, page: url, vendor: v, subject: host, resourceURL: nil,
+                               message: "The Content-Security-Policy of \(url) allows scripts from \(host), which is \(v.name)'s, a vendor IT security has denied: remove it from script-src."))
+        }
+        return out
+    }
+
     public func evaluate(_ page: PageReport, labels: [String], today: String = Policy.today()) -> [Finding] {
         if let error = page.error {
             return [Finding(kind: .targetUnreachable, severity: .medium, page: page.url, vendor: nil, subject: page.target.name,
@@ -111,6 +143,7 @@ public struct Policy: Sendable {
         var seen = Set<String>()
         func add(_ f: Finding) { if seen.insert(f.key).inserted { findings.append(f) } }
         for f in integrityFindings(page, labels: labels) { add(f) }
+        for f in cspFindings(page) { add(f) }
         let url = page.url
         let isHTTPS = url.lowercased().hasPrefix("https://")
         var present = Set<String>()

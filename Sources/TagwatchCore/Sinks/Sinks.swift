@@ -176,6 +176,9 @@ enum FeedWords {
         case .scriptChanged: return "Script content changed"
         case .scriptUnavailable: return "Script unavailable"
         case .headerChanged: return "Security header changed"
+        case .cspWeak: return "Weak Content-Security-Policy"
+        case .cspBlocks: return "Blocked by the Content-Security-Policy"
+        case .cspAllowsDenied: return "Policy allows a denied vendor"
         }
     }
 }

@@ -205,3 +205,74 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// Each page's labels, as the last cycle recorded them.
+    public func pageLabels() throws -> [String: [String]] {
+        Dictionary(try db.query("SELECT url, labels FROM pages").map {
+            ($0[0].string!, ($0[1].string ?? "").split(separator: ",").map(String.init))
+        }, uniquingKeysWith: { a, _ in a })
+    }
+}
+
+/// A Content-Security-Policy built from what the pages load and the registry approves, so a
+/// policy can be deployed that lets the approved vendors through and nothing else.
+public struct CSPSuggestion: Sendable {
+    public var directives: [(String, [String])]
+    /// Hosts the pages load that the policy leaves out, with why.
+    public var leftOut: [(String, String)]
+    public var pages: Int
+
+    public var header: String {
+        directives.map { ([$0.0] + $0.1).joined(separator: " ") }.joined(separator: "; ")
+    }
+
+    /// From the current inventory of the pages carrying `label` (all when nil).
+    public static func build(rows: [Store.InventoryRow], labels: [String: [String]], registry: Registry?, label: String?) -> CSPSuggestion {
+        var sets: [String: [String]] = ["script-src": ["'self'"], "connect-src": ["'self'"], "img-src": ["'self'", "data:"],
+                                        "frame-src": ["'self'"], "style-src": ["'self'"]]
+        var leftOut: [(String, String)] = []
+        var pages = Set<String>()
+        for r in rows where r.current {
+            let pageLabels = labels[r.page] ?? []
+            if let label, !pageLabels.contains(label) { continue }
+            pages.insert(r.page)
+            guard r.party == "third" else { continue }
+            let origin = (r.url.lowercased().hasPrefix("http://") ? "http://" : "https://") + r.host
+            let allowed: Bool
+            let why: String
+            if let v = r.vendor {
+                if let entry = registry?.entry(for: v) {
+                    allowed = entry.status != .denied && entry.allows(url: r.page, labels: pageLabels)
+                    why = entry.status == .denied ? "\(v.id): denied" : "\(v.id): not approved on \(r.page)"
+                } else {
+                    allowed = false
+                    why = "\(v.id): not in the registry"
+                }
+            } else {
+                allowed = false
+                why = "no vendor claims it"
+            }
+            if !allowed {
+                if !leftOut.contains(where: { $0.0 == r.host }) { leftOut.append((r.host, why)) }
+                continue
+            }
+            let directives: [String]
+            switch r.kind {
+            case "script", "inline-script": directives = ["script-src"]
+            case "img", "noscript-img": directives = r.via != nil ? ["img-src", "connect-src"] : ["img-src"]
+            case "iframe": directives = ["frame-src"]
+            case "link": directives = ["style-src"]
+            default: directives = []
+            }
+            for d in directives where !sets[d]!.contains(origin) { sets[d]!.append(origin) }
+        }
+        // Stricter than allowed so far, and reported.
+        let order = ["script-src", "connect-src", "img-src", "frame-src", "style-src"]
+        var directives: [(String, [String])] = [("default-src", ["'self'"])]
+        for d in order { directives.append((d, [sets[d]![0]] + sets[d]!.dropFirst().sorted())) }
+        directives.append(("object-src", ["'none'"]))
+        directives.append(("base-uri", ["'self'"]))
+        return CSPSuggestion(directives: directives, leftOut: leftOut.sorted { $0.0 < $1.0 }, pages: pages.count)
+    }
+}
