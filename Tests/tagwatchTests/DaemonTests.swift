@@ -162,6 +162,16 @@ import TagwatchTestSupport
         #expect(logLines().first?.contains("kind=target-unreachable") == true)
     }
 
+    @Test func maxRedirectsIsHonoured() throws {
+        // /redirect/N is N + 1 redirects: with max_redirects: 2, /redirect/1 ends and /redirect/2 fails.
+        try writeConfig(extraTargets: [server.url("/redirect/1"), server.url("/redirect/2")], top: ["max_redirects: 2"])
+        try once(expect: 3)
+        let rows = try sqlite(state, "SELECT url, last_error IS NULL, coalesce(last_error, '') FROM pages ORDER BY url")
+        #expect(rows.contains { $0.hasPrefix(server.url("/redirect/1") + "|1|") }, "\(rows)")
+        let failed = try #require(rows.first { $0.hasPrefix(server.url("/redirect/2") + "|0|") }, "\(rows)")
+        #expect(failed.lowercased().contains("redirect"), "\(failed)")
+    }
+
     @Test func failOnExitsOneWhenAnOpenAlertIsAtOrAboveIt() throws {
         try setHome(hotjar: true)  // unapproved-vendor: medium
         let high = try once(["--fail-on", "high"])
