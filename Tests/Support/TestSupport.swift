@@ -18,6 +18,16 @@ public enum Repo {
     }
 }
 
+/// Confines libcurl to loopback for the whole test process and every `tagwatch` it starts: a
+/// fetch of any other host (a third-party script a test page names, followed by default) goes to
+/// a proxy on a closed loopback port and fails at once, so no test reaches the internet.
+/// libcurl reads these variables itself; the product has no test switch.
+public let confineNetworkToLoopback: Void = {
+    setenv("ALL_PROXY", "http://127.0.0.1:9", 1)
+    setenv("NO_PROXY", "127.0.0.1,localhost,::1", 1)
+    unsetenv("HTTPS_PROXY"); unsetenv("https_proxy"); unsetenv("HTTP_PROXY"); unsetenv("http_proxy")
+}()
+
 public struct TestFailure: Error, CustomStringConvertible {
     public var description: String
     public init(_ d: String) { description = d }
@@ -132,6 +142,7 @@ public final class TestServer: @unchecked Sendable {
 
     /// `tls`: a certificate and key (PEM) to serve HTTPS with.
     public init(root: String, tls: (cert: String, key: String)? = nil, startTimeout: Double = 30) throws {
+        _ = confineNetworkToLoopback
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", Repo.path("Tests/Fixtures/server/testserver.py"), "--root", root, "--port", "0", "--log-requests"]
@@ -206,6 +217,7 @@ func makePipe() throws -> [Int32] {
 /// Spawns `executable` with `arguments`; the child starts with no signals blocked or ignored.
 func spawn(_ executable: String, _ arguments: [String], environment: [String: String]?, cwd: String?,
            stdoutFD: Int32, stderrFD: Int32, closing: [Int32]) throws -> pid_t {
+    _ = confineNetworkToLoopback
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -394,6 +406,7 @@ public final class DaemonProcess: @unchecked Sendable {
     private var exitStatus: Int32?
 
     public init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        _ = confineNetworkToLoopback
         stderrPath = Scratch.path("daemon") + ".log"
         let fd = open(stderrPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw TestFailure("cannot create \(stderrPath)") }
