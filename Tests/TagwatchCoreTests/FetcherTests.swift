@@ -97,6 +97,40 @@ import TagwatchTestSupport
         #expect(server.maxInFlight > 2, "saw \(server.maxInFlight)")
     }
 
+    /// A CA made here, a server certificate it signs for 127.0.0.1: trusted through `caFile`, the
+    /// fetch succeeds; with the system's store it fails on the certificate (verification is on).
+    @Test func httpsWithALocalCertificateAuthority() throws {
+        let tmp = try TempDir("tw-ca")
+        let d = tmp.path
+        try "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+            .write(toFile: d + "/ext.cnf", atomically: true, encoding: .utf8)
+        for step in [
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=tagwatch test CA",
+             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+             "-keyout", d + "/ca.key", "-out", d + "/ca.pem"],
+            ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", d + "/key.pem", "-out", d + "/req.csr"],
+            ["openssl", "x509", "-req", "-in", d + "/req.csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca.key", "-CAcreateserial",
+             "-days", "2", "-extfile", d + "/ext.cnf", "-out", d + "/cert.pem"],
+        ] {
+            let r = try runProgram(step)
+            try #require(r.status == 0, "\(step.prefix(3).joined(separator: " ")): \(r.stderr)")
+        }
+        let tls = try TestServer(root: Repo.path("examples/site"), tls: (d + "/cert.pem", d + "/key.pem"))
+        let plain = fetch(["/index.html"])[0]
+        var options = FetchOptions()
+        options.timeout = 20
+        options.caFile = d + "/ca.pem"
+        var trusted: FetchResult?
+        Fetcher(options: options).fetch([tls.httpsURL("/index.html")]) { _, r in trusted = r }
+        #expect(trusted?.error == nil, "\(trusted?.error ?? "")")
+        #expect(trusted?.status == 200)
+        #expect(trusted?.body == plain.body)
+        options.caFile = nil
+        var untrusted: FetchResult?
+        Fetcher(options: options).fetch([tls.httpsURL("/index.html")]) { _, r in untrusted = r }
+        #expect(untrusted?.error?.contains("certificate") == true || untrusted?.error?.contains("SSL") == true, "\(untrusted?.error ?? "none")")
+    }
+
     @Test func reportsHTTPErrorsWithTheirStatus() {
         let r = fetch(["/status/500"])[0]
         #expect(r.error == nil)
