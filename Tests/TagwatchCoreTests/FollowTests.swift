@@ -45,6 +45,16 @@ import TagwatchTestSupport
         }
     }
 
+    @Test func gtagConfigCallsNameTheirProducts() {
+        let html = #"<script async src="https://www.googletagmanager.com/gtag/js?id=G-ABC123"></script><script>gtag("js", new Date()); gtag("config", "G-ABC123"); gtag( 'config' , 'AW-987654' );</script>"#
+        let e = Extractor().extract(body: Array(html.utf8), pageURL: "https://shop.example/")
+        let rs = Detector(catalog: Self.catalog).detect(e, pageURL: "https://shop.example/")
+        // The GA4 script once (the page names it), and Google Ads for the AW- destination gtag.js loads.
+        #expect(rs.filter { $0.url == "https://www.googletagmanager.com/gtag/js?id=G-ABC123" }.count == 1)
+        let ads = rs.filter { $0.vendor?.id == "google-ads" }
+        #expect(!ads.isEmpty && ads.allSatisfy { $0.tagIDs == ["AW-987654"] })
+    }
+
     // MARK: containers
 
     @Test func servedContainerExpandsEveryTagFamily() throws {
@@ -122,6 +132,19 @@ import TagwatchTestSupport
         let a = analyzer.analyse(body: body, url: "https://cdn.test/gtm.js")
         // One resource per distinct URL: 5,000 Hotjar site ids and the 25 pixel hosts odd numbers give.
         #expect(a.found.count == 5_025)
+    }
+
+    @Test func mutatedContainersAndSettingsNeverCrash() throws {
+        var rng = FuzzTests.Rng(state: FuzzTests.seed)
+        let seeds = [try fixture("gtm-served.js"), try fixture("gtm-export.json"), try fixture("segment-settings.json")]
+        var analysed = 0
+        for i in 0..<(FuzzTests.iterations * 2) {
+            let input = FuzzTests.mutate(seeds[i % seeds.count], &rng)
+            let a = analyzer.analyse(body: input, url: "https://www.googletagmanager.com/gtm.js?id=GTM-FUZZ1")
+            _ = detected(a)
+            analysed += 1
+        }
+        #expect(analysed == FuzzTests.iterations * 2)
     }
 
     // MARK: other loaders
