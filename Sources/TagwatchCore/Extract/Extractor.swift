@@ -31,17 +31,20 @@ public struct Extractor: Sendable {
             defer { xmlFreeDoc(doc) }
             walker.walk(xmlDocGetRootElement(doc), inNoscript: false)
         }
-        let baseURL = walker.baseHref.flatMap { URLResolver.resolve($0, against: pageURL) } ?? pageURL
+        // `<base href>` goes through the same URL parser, against the page's own URL.
+        let pageBase = WebURL(pageURL)
+        let base = walker.baseHref.flatMap { URLResolver.resolveURL($0, against: pageBase) } ?? pageBase
+        let baseURL = base?.href ?? pageURL
         var resources: [ExtractedResource] = []
         resources.reserveCapacity(walker.raw.count)
         for r in walker.raw {
-            if let u = URLResolver.resolve(r.url, against: baseURL) {
+            if let u = URLResolver.resolve(r.url, against: base) {
                 resources.append(ExtractedResource(url: u, kind: r.kind, integrity: r.integrity))
             }
         }
         for (i, text) in walker.inlineScripts.enumerated() {
             for u in InlineURLScanner.urls(in: text) {
-                if let resolved = URLResolver.resolve(u, against: baseURL) {
+                if let resolved = URLResolver.resolve(u, against: base) {
                     resources.append(ExtractedResource(url: resolved, kind: .inlineScript, inlineIndex: i))
                 }
             }

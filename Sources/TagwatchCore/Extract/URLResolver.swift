@@ -1,84 +1,41 @@
 import Foundation
 
-/// Resolves references found in markup the way a browser would, for http(s) loads only.
+/// Resolves references found in markup the way a browser would (the WHATWG URL Standard,
+/// through `WebURL`), for http(s) loads only.
 enum URLResolver {
     /// The absolute http(s) URL `reference` points to from `base`, or nil for other schemes
-    /// (data:, javascript:, mailto:, about:) and for references that do not parse.
+    /// (data:, javascript:, mailto:, about:), fragment-only references and references that
+    /// do not parse.
     static func resolve(_ reference: String, against base: String) -> String? {
-        // Fast paths (the Foundation calls below bridge to NSString): a reference that starts and
-        // ends with printable ASCII has nothing to trim; one without a tab, CR or LF byte has no
-        // such Character; one without a space byte has no space.
-        let bytes = reference.utf8
-        var ref = Self.hasPrintableASCIIEnds(bytes) ? reference : reference.trimmingCharacters(in: .whitespacesAndNewlines)
-        if ref.isEmpty || ref.hasPrefix("#") { return nil }
-        // Browsers drop tabs and newlines inside URLs and accept spaces.
-        var hasControl = false
-        var hasSpace = false
-        for b in ref.utf8 {
-            if b == 0x09 || b == 0x0A || b == 0x0D { hasControl = true }
-            if b == 0x20 { hasSpace = true }
-        }
-        if hasControl, ref.contains(where: { $0 == "\n" || $0 == "\t" || $0 == "\r" }) {
-            ref.removeAll(where: { $0 == "\n" || $0 == "\t" || $0 == "\r" })
-        }
-        if hasSpace, ref.contains(" ") { ref = ref.replacingOccurrences(of: " ", with: "%20") }
-        if ref.hasPrefix("\\\\") || ref.hasPrefix("\\/") { ref = "//" + ref.dropFirst(2) }
-        // Fast path: already absolute.
-        let lower = ref.prefix(8).lowercased()
-        if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
-            guard let u = URL(string: ref), u.host != nil else { return nil }
-            return u.absoluteString
-        }
-        if let colon = ref.firstIndex(of: ":"), !ref[..<colon].contains("/"), !ref[..<colon].contains("?") {
-            return nil  // another scheme
-        }
-        guard let baseURL = URL(string: base), let u = URL(string: ref, relativeTo: baseURL)?.absoluteURL,
-              let scheme = u.scheme?.lowercased(), scheme == "http" || scheme == "https", u.host != nil else {
-            return nil
-        }
-        return u.absoluteString
+        resolve(reference, against: WebURL(base))
     }
 
-    /// Whether the first and last bytes are printable ASCII other than space, so that
-    /// `trimmingCharacters(in: .whitespacesAndNewlines)` would return the string unchanged.
-    private static func hasPrintableASCIIEnds(_ bytes: String.UTF8View) -> Bool {
-        guard let first = bytes.first, let last = bytes.last else { return false }
-        return first > 0x20 && first < 0x7F && last > 0x20 && last < 0x7F
+    /// As `resolve(_:against:)` with the base already parsed (the extractor parses it once per page).
+    static func resolve(_ reference: String, against base: WebURL?) -> String? {
+        resolveURL(reference, against: base)?.href
     }
 
-    /// Host (lowercased, without userinfo, port or IPv6 brackets) and path of an absolute
-    /// http(s) URL as `resolve` returns them, split byte by byte: this runs for every resource.
+    static func resolveURL(_ reference: String, against base: WebURL?) -> WebURL? {
+        // A reference that is only a fragment (after the whitespace a browser strips) loads nothing.
+        var firstByte: UInt8?
+        for b in reference.utf8 where b > 0x20 { firstByte = b; break }
+        guard let firstByte, firstByte != UInt8(ascii: "#") else { return nil }
+        guard let u = WebURL.parse(reference, base: base), u.isHTTP else { return nil }
+        return u
+    }
+
+    /// Host (lowercased, IDNA applied, without userinfo, port, IPv6 brackets or trailing dot)
+    /// and path of an absolute http(s) URL.
     static func hostAndPath(_ url: String) -> (host: String, path: String)? {
-        var utf8 = url.utf8[...]
-        guard let colon = utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
-        utf8 = utf8[utf8.index(after: colon)...]
-        guard utf8.starts(with: "//".utf8) else { return nil }
-        utf8 = utf8.dropFirst(2)
-        let authorityEnd = utf8.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? utf8.endIndex
-        var authority = utf8[..<authorityEnd]
-        if let at = authority.lastIndex(of: UInt8(ascii: "@")) { authority = authority[authority.index(after: at)...] }
-        var host: Substring.UTF8View.SubSequence
-        if authority.first == UInt8(ascii: "[") {
-            guard let close = authority.firstIndex(of: UInt8(ascii: "]")) else { return nil }
-            host = authority[authority.index(after: authority.startIndex)..<close]
-        } else if let portColon = authority.lastIndex(of: UInt8(ascii: ":")) {
-            host = authority[..<portColon]
-        } else {
-            host = authority
-        }
+        guard let u = WebURL(url), u.isHTTP else { return nil }
+        let host = u.hostForMatching
         guard !host.isEmpty else { return nil }
-        var hostBytes = Array(host)
-        for i in hostBytes.indices where hostBytes[i] >= UInt8(ascii: "A") && hostBytes[i] <= UInt8(ascii: "Z") { hostBytes[i] |= 0x20 }
-        let rest = utf8[authorityEnd...]
-        let pathEnd = rest.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? rest.endIndex
-        let path = rest[..<pathEnd]
-        return (String(decoding: hostBytes, as: UTF8.self), path.isEmpty ? "/" : String(decoding: path, as: UTF8.self))
+        return (host, u.path)
     }
 
-    /// The lowercased host of an absolute URL.
+    /// The host of an absolute http(s) URL as `hostAndPath` gives it.
     static func host(of url: String) -> String? {
-        guard let h = URL(string: url)?.host(percentEncoded: false), !h.isEmpty else { return nil }
-        return h.lowercased()
+        hostAndPath(url)?.host
     }
 }
 
