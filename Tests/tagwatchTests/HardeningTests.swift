@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+import TagwatchTestSupport
+
+/// Hostile operators, files and pages against the built binary (issue 9): each ends in a
+/// clear error or correct behaviour, never a crash, a hang or silence.
+@Suite(.serialized) struct HardeningTests {
+    /// A site folder served on 127.0.0.1 and a config beside it; removed at the end.
+    final class Site {
+        let dir: String
+        let server: TestServer
+        var config: String { dir + "/tagwatch.yaml" }
+
+        init(pages: [String: String] = ["index.html": "<html><head><script src=\"https://static.hotjar.com/c/h.js\"></script></head></html>"]) throws {
+            dir = try temporaryDirectory("tw-hard")
+            try FileManager.default.createDirectory(atPath: dir + "/site", withIntermediateDirectories: true)
+            for (name, body) in pages { try body.write(toFile: dir + "/site/" + name, atomically: true, encoding: .utf8) }
+            server = try TestServer(root: dir + "/site")
+        }
+
+        func writeConfig(_ extra: String = "", targets: String? = nil) throws {
+            try """
+                targets:
+                \(targets ?? "  - url: \(server.url("/index.html"))")
+                first_party: [127.0.0.1]
+                rules: \(Repo.rules)
+                state: state/state.sqlite
+                alerts:
+                  log: log/alerts.log
+                  feed: state/feed.json
+                \(extra)
+                """.write(toFile: config, atomically: true, encoding: .utf8)
+        }
+
+        deinit {
+            server.stop()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+    }
+
+    // MARK: numbers
+
+    @Test(arguments: ["inf", "nan", "1e308", "-1", "0", "0.0001", "-inf"])
+    func scanRejectsOutOfRangeTimeouts(value: String) throws {
+        for option in ["--timeout", "--connect-timeout"] {
+            let r = try runTagwatch(["scan", "--rules", Repo.rules, option, value, "http://127.0.0.1:9/"])
+            #expect(r.status == 2, "\(option) \(value): \(r.stderr)")
+            #expect(r.stderr.contains(option), "\(r.stderr)")
+        }
+    }
+
+    @Test(arguments: [("timeout: inf", "timeout"), ("timeout: nan", "timeout"), ("timeout: 1e308", "timeout"),
+                      ("timeout: 0.0001s", "timeout"), ("connect_timeout: -inf", "connect_timeout"),
+                      ("max_page_bytes: 99999999999GB", "max_page_bytes"), ("max_page_bytes: 1e30", "max_page_bytes"),
+                      ("interval: 1e17", "interval"), ("interval: 99999999999999999999d", "interval"), ("interval: nan", "interval"),
+                      ("jitter: inf", "jitter"), ("concurrency: 99999999999", "concurrency"), ("feed_items_: 1", "feed_items_")])
+    func configRejectsOutOfRangeNumbersWithFileAndLine(line: String, key: String) throws {
+        let site = try Site()
+        try site.writeConfig(line)
+        let r = try runTagwatch(["run", "--once", "--config", site.config])
+        #expect(r.status == 2, "\(line): \(r.stderr)")
+        // The key is on line 9 of the config writeConfig writes.
+        #expect(r.stderr.contains("tagwatch.yaml:9:"), "\(line): \(r.stderr)")
+        #expect(r.stderr.contains(key), "\(r.stderr)")
+    }
+
+    @Test func sighupWithAnOutOfRangeIntervalKeepsTheOldConfig() throws {
+        let site = try Site()
+        try site.writeConfig("interval: 6h")
+        let d = try DaemonProcess(["run", "--config", site.config])
+        defer { if d.process.isRunning { d.signal(SIGKILL) } }
+        #expect(d.waitForLog("scan finished", count: 1, timeout: 30), "\(d.stderr)")
+        try site.writeConfig("interval: 1e17")
+        d.signal(SIGHUP)
+        #expect(d.waitForLog("reload failed", timeout: 10), "\(d.stderr)")
+        #expect(d.stderr.contains("tagwatch.yaml:9:"), "\(d.stderr)")
+        // Still running on the old config: a scan on demand finishes, then a clean stop.
+        d.signal(SIGUSR1)
+        #expect(d.waitForLog("scan finished", count: 2, timeout: 30), "\(d.stderr)")
+        try site.writeConfig("timeout: inf")
+        d.signal(SIGHUP)
+        #expect(d.waitForLog("reload failed", count: 2, timeout: 10), "\(d.stderr)")
+        d.signal(SIGUSR1)
+        #expect(d.waitForLog("scan finished", count: 3, timeout: 30), "\(d.stderr)")
+        d.signal(SIGTERM)
+        #expect(d.waitForExit(timeout: 15) == 0, "\(d.stderr)")
+    }
+}
