@@ -85,4 +85,24 @@ import TagwatchTestSupport
         d.signal(SIGTERM)
         #expect(d.waitForExit(timeout: 15) == 0, "\(d.stderr)")
     }
+
+    // MARK: importers
+
+    @Test func whotracksmeImportReadsTheDumpAsDataNeverAsSQL() throws {
+        let dir = try temporaryDirectory("tw-import")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/rules/vendors", withIntermediateDirectories: true)
+        let cases = [
+            "attach": "ATTACH DATABASE '\(dir)/pwned.db' AS p;\nCREATE TABLE p.x(a);\n",
+            "cte": "CREATE TABLE trackers(id, name);\nINSERT INTO trackers WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x, x FROM c;\n",
+            "vacuum": "CREATE TABLE trackers(id, name);\nVACUUM INTO '\(dir)/pwned.db';\n",
+        ]
+        for (name, sql) in cases {
+            try sql.write(toFile: dir + "/\(name).sql", atomically: true, encoding: .utf8)
+            let r = try runTagwatch(["rules", "import", "--from", "whotracksme", dir + "/\(name).sql", "--rules", dir + "/rules"])
+            #expect(r.status == 2, "\(name): \(r.stderr)")
+            #expect(r.stderr.contains("\(name).sql:"), "\(name): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/pwned.db"), "\(name)")
+        }
+    }
 }
