@@ -76,8 +76,10 @@ public struct RunResult: Sendable {
     public var stderr: String
 }
 
-/// Runs the built `tagwatch` with `arguments`, collecting its output.
-public func runTagwatch(_ arguments: [String], cwd: String? = nil, environment: [String: String]? = nil) throws -> RunResult {
+/// Runs the built `tagwatch` with `arguments`, collecting its output. With `timeout`, a run
+/// still going after that many seconds is killed (SIGKILL), so a hang becomes a failure.
+public func runTagwatch(_ arguments: [String], cwd: String? = nil, environment: [String: String]? = nil,
+                        timeout: Double? = nil) throws -> RunResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: Repo.binary)
     p.arguments = arguments
@@ -87,6 +89,12 @@ public func runTagwatch(_ arguments: [String], cwd: String? = nil, environment: 
     p.standardOutput = out
     p.standardError = err
     try p.run()
+    if let timeout {
+        let pid = p.processIdentifier
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [p] in
+            if p.isRunning { kill(pid, SIGKILL) }
+        }
+    }
     // Read both pipes while the process runs, so a large output cannot block it.
     nonisolated(unsafe) var errData = Data()
     let errThread = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }

@@ -105,4 +105,49 @@ import TagwatchTestSupport
             #expect(!FileManager.default.fileExists(atPath: dir + "/pwned.db"), "\(name)")
         }
     }
+
+    // MARK: sources
+
+    @Test func aSitemapFromTheNetworkCannotNameLocalFiles() throws {
+        let site = try Site()
+        let fifo = site.dir + "/site/feed.xml"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        try "<html><head><script src=\"https://static.hotjar.com/c/secret.js\"></script></head></html>"
+            .write(toFile: site.dir + "/local.html", atomically: true, encoding: .utf8)
+        try """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+              <sitemap><loc>\(site.dir)/site/pages.xml</loc></sitemap>
+              <sitemap><loc>\(fifo)</loc></sitemap>
+              <sitemap><loc>file://\(site.dir)/site/pages.xml</loc></sitemap>
+              <sitemap><loc>\(site.server.url("/pages.xml"))</loc></sitemap>
+            </sitemapindex>
+            """.write(toFile: site.dir + "/site/index.xml", atomically: true, encoding: .utf8)
+        try """
+            <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+              <url><loc>\(site.server.url("/index.html"))</loc></url>
+              <url><loc>\(site.dir)/local.html</loc></url>
+            </urlset>
+            """.write(toFile: site.dir + "/site/pages.xml", atomically: true, encoding: .utf8)
+        try site.writeConfig("unreachable_after: 1", targets: "  - sitemap: \(site.server.url("/index.xml"))")
+        let r = try runTagwatch(["run", "--once", "--config", site.config], timeout: 60)
+        #expect(r.status == 3, "\(r.stdout)\(r.stderr)")
+        let alerts = try runTagwatch(["alerts", "--format", "json", "--config", site.config], timeout: 30)
+        #expect(alerts.stdout.contains("not http(s) URLs were refused"), "\(alerts.stdout)")
+        let inv = try runTagwatch(["inventory", "--format", "json", "--config", site.config], timeout: 30)
+        #expect(inv.stdout.contains("h.js"), "the page the sitemap names over http is scanned: \(inv.stdout)")
+        #expect(!inv.stdout.contains("secret.js"), "the local file it names is not read")
+        unlink(fifo)
+    }
+
+    @Test func aFIFONamedLikeAPageDoesNotHangAScan() throws {
+        let site = try Site()
+        let folder = site.dir + "/site"
+        #expect(mkfifo(folder + "/blocked.html", 0o600) == 0)
+        defer { unlink(folder + "/blocked.html") }
+        let r = try runTagwatch(["scan", "--rules", Repo.rules, "--format", "json", folder, folder + "/blocked.html"], timeout: 60)
+        #expect(r.status == 3, "\(r.stdout)\(r.stderr)")
+        #expect(r.stderr.contains("blocked.html is a FIFO"), "\(r.stderr)")
+        #expect(r.stdout.contains("static.hotjar.com"), "the regular page beside it is still scanned")
+    }
 }

@@ -172,7 +172,7 @@ public struct Config: Sendable, Equatable {
 
     static func isHTTPURL(_ s: String) -> Bool {
         let l = s.lowercased()
-        return (l.hasPrefix("http://") || l.hasPrefix("https://")) && URL(string: s)?.host != nil
+        return (l.hasPrefix("http://") || l.hasPrefix("https://")) && WebURL(s)?.isHTTP == true
     }
 
     /// "90", "30s", "15m", "6h", "1d", "1h30m" -> seconds.

@@ -35,8 +35,13 @@ public struct Watcher: Sendable {
                 targets.append(Target(source: .file(path: p, baseURL: base), labels: spec.labels))
             case .sitemap(let s, let limit):
                 switch expandSitemap(s, limit: limit, cancellation: cancellation) {
-                case .success(let pages):
+                case .success(let (pages, rejected)):
                     targets += pages.map { Target(source: .url($0), labels: spec.labels) }
+                    if let first = rejected.first {
+                        // Remote content names only http(s) URLs; anything else is refused, visibly.
+                        sitemapErrors.append(ScanJob(target: Target(source: .url(s), labels: spec.labels), url: s, path: nil,
+                                                     error: "sitemap \(s): \(rejected.count) <loc> that are not http(s) URLs were refused (first: '\(first)')"))
+                    }
                 case .failure(let e):
                     // The sitemap itself becomes a failed target, so its failure is seen and alerted on.
                     sitemapErrors.append(ScanJob(target: Target(source: .url(s), labels: spec.labels), url: s, path: nil,
@@ -47,9 +52,14 @@ public struct Watcher: Sendable {
         return Scanner.jobs(for: targets) + sitemapErrors
     }
 
-    private func expandSitemap(_ location: String, limit: Int, cancellation: FetchCancellation?) -> Result<[String], FileSourceError> {
+    /// The pages of the sitemap at `location` (the config's URL or file) and of the sitemaps it
+    /// indexes, and the `<loc>`s refused: what a sitemap names must be http(s), since only the
+    /// operator's config may name a local file.
+    private func expandSitemap(_ location: String, limit: Int,
+                               cancellation: FetchCancellation?) -> Result<([String], [String]), FileSourceError> {
         func load(_ loc: String) -> Result<[UInt8], FileSourceError> {
             if !Config.isHTTPURL(loc) {
+                guard loc == location else { return .failure(FileSourceError("sitemap \(loc): not an http(s) URL")) }
                 do { return .success(try FileSource.read(loc, maxBytes: 50 * 1024 * 1024)) } catch {
                     return .failure(FileSourceError("sitemap \(loc): \(error)"))
                 }
@@ -64,6 +74,7 @@ public struct Watcher: Sendable {
             return .success(r.body)
         }
         var pages: [String] = []
+        var rejected: [String] = []
         var queue = [location]
         var visited = Set<String>()
         while let loc = queue.first, pages.count < limit, visited.count < 50 {
@@ -77,11 +88,11 @@ public struct Watcher: Sendable {
                     if loc == location { return .failure(FileSourceError("sitemap \(loc): not a sitemap (no <urlset> or <sitemapindex>)")) }
                     continue
                 }
-                pages += parsed.pages.filter(Config.isHTTPURL)
-                queue += parsed.childSitemaps
+                for u in parsed.pages { if Config.isHTTPURL(u) { pages.append(u) } else { rejected.append(u) } }
+                for u in parsed.childSitemaps { if Config.isHTTPURL(u) { queue.append(u) } else { rejected.append(u) } }
             }
         }
-        return .success(Array(pages.prefix(limit)))
+        return .success((Array(pages.prefix(limit)), rejected))
     }
 
     /// Runs one full cycle. A cancelled cycle records nothing, so the state stays as the last whole scan left it.
