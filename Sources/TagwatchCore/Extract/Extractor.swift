@@ -33,23 +33,64 @@ public struct Extractor: Sendable {
         }
         // `<base href>` goes through the same URL parser, against the page's own URL.
         let pageBase = WebURL(pageURL)
-        let base = walker.baseHref.flatMap { URLResolver.resolveURL($0, against: pageBase) } ?? pageBase
-        let baseURL = base?.href ?? pageURL
+        var base = pageBase
+        var baseURL = pageURL
+        if let href = walker.baseHref, let resolved = URLResolver.resolve(href, against: pageURL) {
+            base = WebURL(resolved)
+            baseURL = resolved
+        }
+        // An http(s) base is parsed once; a saved page's file: base takes the slower path.
+        func resolve(_ reference: String) -> String? {
+            base != nil ? URLResolver.resolve(reference, against: base) : URLResolver.resolve(reference, against: baseURL)
+        }
         var resources: [ExtractedResource] = []
         resources.reserveCapacity(walker.raw.count)
         for r in walker.raw {
-            if let u = URLResolver.resolve(r.url, against: base) {
+            if let u = resolve(r.url) {
                 resources.append(ExtractedResource(url: u, kind: r.kind, integrity: r.integrity))
             }
         }
         for (i, text) in walker.inlineScripts.enumerated() {
-            for u in InlineURLScanner.urls(in: text) {
-                if let resolved = URLResolver.resolve(u, against: base) {
+            for u in InlineURLScanner.loadedURLs(in: text) {
+                if let resolved = resolve(u) {
                     resources.append(ExtractedResource(url: resolved, kind: .inlineScript, inlineIndex: i))
                 }
             }
         }
         return Extraction(resources: resources, inlineScripts: walker.inlineScripts, baseURL: baseURL)
+    }
+
+    /// The resources an HTML fragment names (a tag manager's Custom HTML tag), resolved against
+    /// `baseURL`: its elements' sources, and the URLs its inline scripts load (`kind: inlineScript`).
+    public func extractFragment(html: String, baseURL: String) -> (resources: [ExtractedResource], inlineScripts: [String]) {
+        var walker = Walker()
+        // In a body, as a tag's markup is injected: parsed on its own, libxml2 would put a leading
+        // <script> in <head>, where a following <noscript>'s markup is not parsed as elements.
+        let bytes = Array(("<html><body>" + html).utf8)
+        let options = Int32(HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue
+            | HTML_PARSE_NONET.rawValue | HTML_PARSE_COMPACT.rawValue)
+        bytes.withUnsafeBufferPointer { buf in
+            let doc: htmlDocPtr? = buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
+                htmlReadMemory($0, Int32(clamping: buf.count), nil, "UTF-8", options)
+            }
+            guard let doc else { return }
+            defer { xmlFreeDoc(doc) }
+            walker.walk(xmlDocGetRootElement(doc), inNoscript: false)
+        }
+        var resources: [ExtractedResource] = []
+        for r in walker.raw {
+            if let u = URLResolver.resolve(r.url, against: baseURL) {
+                resources.append(ExtractedResource(url: u, kind: r.kind, integrity: r.integrity))
+            }
+        }
+        for (i, text) in walker.inlineScripts.enumerated() {
+            for u in InlineURLScanner.loadedURLs(in: text) {
+                if let resolved = URLResolver.resolve(u, against: baseURL) {
+                    resources.append(ExtractedResource(url: resolved, kind: .inlineScript, inlineIndex: i))
+                }
+            }
+        }
+        return (resources, walker.inlineScripts)
     }
 
     static func isKnownCharset(_ name: String) -> Bool {
@@ -98,7 +139,8 @@ private let loadingRels: Set<String> = [
 /// Script `type`s that browsers execute as JavaScript.
 private func isJavaScriptType(_ type: String?) -> Bool {
     guard let t = type?.trimmingCharacters(in: .whitespaces).lowercased(), !t.isEmpty else { return true }
-    return t == "module" || t.hasSuffix("/javascript") || t.hasSuffix("/ecmascript")
+    // GTM's Custom HTML tags carry `text/gtmscript`, which GTM turns back into JavaScript.
+    return t == "module" || t == "text/gtmscript" || t.hasSuffix("/javascript") || t.hasSuffix("/ecmascript")
         || t == "text/jscript" || t == "application/x-javascript" || t.hasPrefix("text/javascript")
 }
 
@@ -137,7 +179,8 @@ private struct Walker {
                 switch tag {
                 case .script:
                     descend = false
-                    if let src = attr(n, "src") {
+                    // GTM rewrites a Custom HTML tag's `src` to `data-gtmsrc` and restores it on injection.
+                    if let src = attr(n, "src") ?? attr(n, "data-gtmsrc") {
                         add(src, .script, integrity: attr(n, "integrity"))
                     } else if isJavaScriptType(attr(n, "type")) {
                         let text = content(n)
@@ -169,7 +212,7 @@ private struct Walker {
                     while let c = child {
                         if c.pointee.type == XML_TEXT_NODE || c.pointee.type == XML_CDATA_SECTION_NODE {
                             let text = content(c)
-                            if text.contains("<") { parseFragment(text) }
+                            if text.contains("<") { parseFragment(text, inNoscript: true) }
                         }
                         child = c.pointee.next
                     }
@@ -191,7 +234,7 @@ private struct Walker {
         }
     }
 
-    private mutating func parseFragment(_ html: String) {
+    mutating func parseFragment(_ html: String, inNoscript: Bool) {
         let options = Int32(HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue
             | HTML_PARSE_NONET.rawValue | HTML_PARSE_NOIMPLIED.rawValue)
         var bytes = Array(html.utf8)
@@ -206,9 +249,11 @@ private struct Walker {
         var sub = Walker()
         var child = doc.pointee.children
         while let c = child {
-            sub.walk(c, inNoscript: true)
+            sub.walk(c, inNoscript: inNoscript)
             child = c.pointee.next
         }
         raw.append(contentsOf: sub.raw)
+        // Scripts inside <noscript> never run; a tag's fragment's scripts do.
+        if !inNoscript { inlineScripts.append(contentsOf: sub.inlineScripts) }
     }
 }

@@ -7,7 +7,29 @@ enum URLResolver {
     /// (data:, javascript:, mailto:, about:), fragment-only references and references that
     /// do not parse.
     static func resolve(_ reference: String, against base: String) -> String? {
-        resolve(reference, against: WebURL(base))
+        if let b = WebURL(base) { return resolve(reference, against: b) }
+        if base.utf8.count >= 5, base.prefix(5).lowercased() == "file:" { return resolveAgainstFile(reference, base: base) }
+        return resolve(reference, against: nil as WebURL?)
+    }
+
+    /// A reference in a saved page with no URL of its own: a scheme-relative URL takes https, as
+    /// the live page would; a relative one names a file beside the page (so the scripts it loads
+    /// can be read from disk; having no host, they are not reported); absolute ones parse as usual.
+    static func resolveAgainstFile(_ reference: String, base: String) -> String? {
+        var ref = reference.trimmingCharacters(in: .whitespacesAndNewlines)
+        ref.removeAll(where: { $0 == "\n" || $0 == "\t" || $0 == "\r" })
+        guard let first = ref.first, first != "#" else { return nil }
+        let head = ref.prefix(2)
+        if head == "//" || head == "\\\\" || head == "\\/" || head == "/\\" {
+            return resolve("https:" + ref, against: nil as WebURL?)
+        }
+        if let colon = ref.firstIndex(of: ":"), !ref[..<colon].contains("/"), !ref[..<colon].contains("?") {
+            return resolve(ref, against: nil as WebURL?)  // absolute: http(s) or nothing
+        }
+        ref = ref.replacingOccurrences(of: " ", with: "%20")
+        guard let b = URL(string: base), let u = URL(string: ref, relativeTo: b)?.absoluteURL,
+              u.scheme?.lowercased() == "file" else { return nil }
+        return u.absoluteString
     }
 
     /// As `resolve(_:against:)` with the base already parsed (the extractor parses it once per page).
@@ -41,6 +63,19 @@ enum URLResolver {
 
 /// Finds the URLs an inline script loads: absolute or scheme-relative URLs inside string literals.
 enum InlineURLScanner {
+    /// The URLs inline code loads: literal URLs, and the whole URLs its loader snippets build
+    /// (`SnippetEvaluator`), which replace the cut-off literal they start with.
+    static func loadedURLs(in text: String) -> [String] {
+        let literal = urls(in: text)
+        guard !literal.isEmpty else { return literal }
+        let built = SnippetEvaluator.urls(in: text)
+        guard !built.isEmpty else { return literal }
+        var out: [String] = []
+        for u in literal where !built.contains(where: { $0.count > u.count && $0.hasPrefix(u) }) { out.append(u) }
+        for b in built where !out.contains(b) { out.append(b) }
+        return out
+    }
+
     static func urls(in text: String) -> [String] {
         var found: [String] = []
         var seen = Set<String>()

@@ -78,22 +78,24 @@ public struct Policy: Sendable {
                             message: "The secure page \(url) loads \(r.url) over plain http, which anyone on the network can read or change."))
             }
             guard r.party == .third else { continue }
+            // How it got there, for resources a script or container named rather than the HTML.
+            let came = r.provenance.map { " It came in \($0)." } ?? ""
             guard let v = r.vendor else {
                 add(Finding(kind: .unknownThirdParty, severity: .medium, page: url, vendor: nil, subject: r.host, resourceURL: r.url,
-                            message: "The page \(url) loads \(Policy.article(r.kind.rawValue)) \(r.kind.rawValue) from \(r.host), a third party no vendor in the catalog is known to run."))
+                            message: "The page \(url) loads \(Policy.article(r.kind.rawValue)) \(r.kind.rawValue) from \(r.host), a third party no vendor in the catalog is known to run.\(came)"))
                 continue
             }
             present.insert(v.id)
             let who = "\(v.name) (\(v.company), \(v.category))"
             guard let entry = registry.entry(for: v) else {
                 add(Finding(kind: .unapprovedVendor, severity: .medium, page: url, vendor: v, subject: v.id, resourceURL: r.url,
-                            message: "\(who) is on \(url) but nobody has approved it."))
+                            message: "\(who) is on \(url) but nobody has approved it.\(came)"))
                 continue
             }
             switch entry.status {
             case .denied:
                 add(Finding(kind: .deniedVendor, severity: .high, page: url, vendor: v, subject: v.id, resourceURL: r.url,
-                            message: "\(who) is on \(url) although IT security has denied it\(entry.justification.map { ": \($0)" } ?? ".")"))
+                            message: "\(who) is on \(url) although IT security has denied it\(entry.justification.map { ": \($0)" } ?? ".")\(came)"))
                 continue
             case .approved, .required:
                 break
@@ -104,7 +106,7 @@ public struct Policy: Sendable {
             }
             if !entry.allows(url: url, labels: labels) {
                 add(Finding(kind: .outOfScope, severity: .high, page: url, vendor: v, subject: v.id, resourceURL: r.url,
-                            message: "\(who) is approved, but not on \(url)\(labels.isEmpty ? "" : " (labels: \(labels.joined(separator: ", ")))")."))
+                            message: "\(who) is approved, but not on \(url)\(labels.isEmpty ? "" : " (labels: \(labels.joined(separator: ", ")))").\(came)"))
             }
         }
         for (id, entry) in registry.vendors.sorted(by: { $0.key < $1.key }) where entry.status == .required {
