@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+@testable import TagwatchCore
+
+/// Pages written to hide a script from a parser that is not a browser (issue 9): each hidden
+/// script must still be found, and what cannot be read must be a warning.
+@Suite struct HostileHTMLTests {
+    let extractor = Extractor()
+    let page = "https://www.shop.test/"
+    let hidden = "https://static.hotjar.com/c/hotjar-1.js"
+
+    func scripts(_ body: [UInt8], charset: String? = nil) -> (urls: [String], warnings: [String]) {
+        let e = extractor.extract(body: body, pageURL: page, charset: charset)
+        return (e.resources.filter { $0.kind == .script }.map(\.url), e.warnings)
+    }
+
+    func scripts(_ html: String, charset: String? = nil) -> (urls: [String], warnings: [String]) {
+        scripts(Array(html.utf8), charset: charset)
+    }
+
+    @Test(arguments: [255, 256, 300, 3000, 20000])
+    func deepNestingHidesNothing(depth: Int) {
+        let html = "<html><body>" + String(repeating: "<div>", count: depth) + "<script src=\"\(hidden)\"></script>"
+            + String(repeating: "</div>", count: depth) + "<script src=\"https://after.test/a.js\"></script></body></html>"
+        let r = scripts(html)
+        #expect(r.urls.contains(hidden), "depth \(depth)")
+        #expect(r.urls.contains("https://after.test/a.js"), "depth \(depth)")
+    }
+
+    @Test func nulBytesHideNothing() {
+        var body = Array("<html><head><title>x\0y</title>\0".utf8)
+        body += Array("<script src=\"\(hidden)\"></script><img src=\"https://px.test/\0p.gif\"></head></html>".utf8)
+        let e = extractor.extract(body: body, pageURL: page)
+        #expect(e.resources.contains { $0.url == hidden })
+        #expect(e.resources.contains { $0.kind == .img && $0.url.hasPrefix("https://px.test/") })
+    }
+
+    @Test(arguments: ["UTF-16LE", "utf-16", "UTF-16BE", "utf-32", "UTF-32LE", "ucs-2"])
+    func aUTF16MetaCharsetMeansUTF8(label: String) {
+        let html = "<html><head><meta charset=\"\(label)\"><script src=\"\(hidden)\"></script></head><body>é</body></html>"
+        #expect(scripts(html).urls == [hidden], "\(label)")
+        let httpEquiv = "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=\(label)\"><script src=\"\(hidden)\"></script></head></html>"
+        #expect(scripts(httpEquiv).urls == [hidden], "\(label)")
+    }
+
+    @Test func byteOrderMarksDecide() {
+        let html = "<html><head><meta charset=\"windows-1252\"><script src=\"\(hidden)\"></script></head></html>"
+        var le: [UInt8] = [0xFF, 0xFE]
+        var be: [UInt8] = [0xFE, 0xFF]
+        for u in html.utf16 {
+            le += [UInt8(u & 0xFF), UInt8(u >> 8)]
+            be += [UInt8(u >> 8), UInt8(u & 0xFF)]
+        }
+        #expect(scripts(le).urls == [hidden])
+        #expect(scripts(be).urls == [hidden])
+        // A BOM beats the Content-Type header, as in a browser.
+        #expect(scripts(le, charset: "iso-8859-1").urls == [hidden])
+        #expect(scripts([0xEF, 0xBB, 0xBF] + Array(html.utf8), charset: "utf-16").urls == [hidden])
+        // UTF-16 from the header without a BOM is decoded as UTF-16.
+        #expect(scripts(Array(le.dropFirst(2)), charset: "utf-16le").urls == [hidden])
+    }
+
+    @Test func anUnknownCharsetIsAWarningNotSilence() {
+        let r = scripts("<html><head><meta charset=\"x-made-up\"><script src=\"\(hidden)\"></script></head></html>")
+        #expect(r.urls == [hidden])
+        #expect(r.warnings.contains { $0.contains("x-made-up") })
+    }
+
+    @Test func svgScriptsLoadFromHref() {
+        let html = """
+            <html><body><svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">
+            <script xlink:href="https://a.test/xlink.js"></script><script href="https://b.test/href.js"/>
+            <image href="https://px.test/p.gif"/></svg>
+            <script href="https://not.test/html.js"></script></body></html>
+            """
+        let e = extractor.extract(body: Array(html.utf8), pageURL: page)
+        let got = e.resources.map { "\($0.kind.rawValue) \($0.url)" }
+        #expect(got.contains("script https://a.test/xlink.js"))
+        #expect(got.contains("script https://b.test/href.js"))
+        #expect(got.contains("img https://px.test/p.gif"))
+        #expect(!got.contains { $0.contains("not.test") }, "a href on an HTML script loads nothing")
+    }
+
+    @Test func iframeSrcdocIsPartOfThePage() {
+        let inner = "<script src=&quot;https://deeper.test/d.js&quot;></script>"
+        let html = """
+            <html><body><iframe srcdoc="<p>hi</p><script src='\(hidden)'></script>
+            <img src='/pixel.gif'><script>var s='https://inline.test/i.js';</script>
+            <iframe srcdoc='\(inner)'></iframe>"></iframe></body></html>
+            """
+        let e = extractor.extract(body: Array(html.utf8), pageURL: page)
+        let urls = e.resources.map(\.url)
+        #expect(urls.contains(hidden))
+        #expect(urls.contains("https://www.shop.test/pixel.gif"), "srcdoc resolves against the page's base")
+        #expect(urls.contains("https://inline.test/i.js"))
+        #expect(urls.contains("https://deeper.test/d.js"))
+    }
+
+    @Test func srcdocNestingIsBoundedAndSaysSo() {
+        var doc = "<script src='\(hidden)'></script>"
+        for _ in 0..<12 {
+            doc = "<iframe srcdoc=\"" + doc.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "\"", with: "&quot;") + "\"></iframe>"
+        }
+        let e = extractor.extract(body: Array(("<html><body>" + doc + "</body></html>").utf8), pageURL: page)
+        #expect(e.warnings.contains { $0.contains("srcdoc nested more than") })
+    }
+
+    @Test func aHugeTextNodeHidesNothing() {
+        let text = String(repeating: "a", count: 12_000_000)
+        let r = scripts("<html><body><p>\(text)</p><script src=\"\(hidden)\"></script><textarea>\(text)</textarea><script src=\"https://after.test/a.js\"></script></body></html>")
+        #expect(r.urls == [hidden, "https://after.test/a.js"])
+    }
+
+    @Test func baseHrefUsesTheBrowsersParser() {
+        let e = extractor.extract(body: Array(#"<html><head><base href="https:\\evil.test/x/"><script src="app.js"></script></head></html>"#.utf8), pageURL: page)
+        #expect(e.resources.map(\.url) == ["https://evil.test/x/app.js"])
+        let dotted = extractor.extract(body: Array(#"<script src="https://ad.doubleclick%2Enet./x.js"></script>"#.utf8), pageURL: page)
+        #expect(dotted.resources.map(\.url) == ["https://ad.doubleclick.net./x.js"])
+        #expect(URLResolver.hostAndPath(dotted.resources[0].url)?.host == "ad.doubleclick.net")
+    }
+}
