@@ -53,6 +53,9 @@ struct RunCommand: AsyncParsableCommand {
             for e in summary.events {
                 print("  \(e.event.rawValue): [\(e.alert.severity.rawValue)] \(e.alert.message)")
             }
+            // The scan is recorded; a sink that could not be written is a failure of the run.
+            for e in summary.sinkErrors { printError("sink failed: \(e)") }
+            if !summary.sinkErrors.isEmpty { throw ExitCode(ExitStatus.targetsFailed) }
             if summary.failed > 0 { throw ExitCode(ExitStatus.targetsFailed) }
             if let failOn, summary.openAlerts.contains(where: { $0.severity >= failOn }) { throw ExitCode(ExitStatus.findings) }
             return
@@ -197,6 +200,7 @@ final class DaemonService: Service, Sendable {
             logger.info("scan cancelled; nothing recorded for it")
         case .success(let s):
             logger.info("\(Self.describe(s))")
+            for e in s.sinkErrors { logger.error("sink failed: \(e)") }
             let worst = s.openAlerts.map(\.severity).max()
             notifier.notify("STATUS=last scan \(s.finished): \(s.pages) pages, \(s.failed) failed; \(s.openAlerts.count) open alerts\(worst.map { " (worst \($0.rawValue))" } ?? "")")
         case .failure(let e):

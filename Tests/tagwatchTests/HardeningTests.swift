@@ -150,4 +150,58 @@ import TagwatchTestSupport
         #expect(r.stderr.contains("blocked.html is a FIFO"), "\(r.stderr)")
         #expect(r.stdout.contains("static.hotjar.com"), "the regular page beside it is still scanned")
     }
+
+    // MARK: sinks
+
+    /// A log and a feed that cannot be written (each a folder where the file should be, which
+    /// even root cannot write): the scans are still recorded, the failure is said with the OS
+    /// error, and once the sink works each pending event reaches it exactly once.
+    @Test func aFailingSinkFailsAlone() throws {
+        let site = try Site(pages: ["index.html": "<html><head><script src=\"https://static.hotjar.com/c/h.js\"></script></head></html>"])
+        try site.writeConfig()
+        try FileManager.default.createDirectory(atPath: site.dir + "/log/alerts.log", withIntermediateDirectories: true)
+        let r1 = try runTagwatch(["run", "--once", "--config", site.config], timeout: 60)
+        #expect(r1.status == 3, "\(r1.stdout)\(r1.stderr)")
+        #expect(r1.stderr.contains("alert log") && r1.stderr.contains("Is a directory (errno 21)"), "\(r1.stderr)")
+        #expect(r1.stdout.contains("1 alerts raised"), "the scan is recorded: \(r1.stdout)")
+        // The feed worked alone.
+        let feed1 = try String(contentsOfFile: site.dir + "/state/feed.json", encoding: .utf8)
+        #expect(feed1.components(separatedBy: "\"event\": \"raised\"").count - 1 == 1, "\(feed1)")
+
+        // Still failing, and the page changes: the second scan is recorded too.
+        try "<html><head><script src=\"https://static.hotjar.com/c/h.js\"></script><script src=\"https://connect.facebook.net/en_US/fbevents.js\"></script></head></html>"
+            .write(toFile: site.dir + "/site/index.html", atomically: true, encoding: .utf8)
+        let r2 = try runTagwatch(["run", "--once", "--config", site.config], timeout: 60)
+        #expect(r2.status == 3)
+        #expect(r2.stdout.contains("1 alerts raised"), "\(r2.stdout)")
+        #expect(r2.stderr.components(separatedBy: "sink failed").count - 1 == 1, "said once per cycle: \(r2.stderr)")
+
+        // The log works again; the feed breaks instead.
+        try FileManager.default.removeItem(atPath: site.dir + "/log/alerts.log")
+        try FileManager.default.removeItem(atPath: site.dir + "/state/feed.json")
+        try FileManager.default.createDirectory(atPath: site.dir + "/state/feed.json", withIntermediateDirectories: true)
+        // A change, so the feed has something new to write.
+        try "<html><head><script src=\"https://connect.facebook.net/en_US/fbevents.js\"></script></head></html>"
+            .write(toFile: site.dir + "/site/index.html", atomically: true, encoding: .utf8)
+        let r3 = try runTagwatch(["run", "--once", "--config", site.config], timeout: 60)
+        #expect(r3.status == 3)
+        var isDir: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: site.dir + "/state/feed.json", isDirectory: &isDir) && isDir.boolValue)
+        #expect(r3.stderr.contains("feed"), "\(r3.stderr)")
+        func logLines() -> [String] {
+            ((try? String(contentsOfFile: site.dir + "/log/alerts.log", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+        #expect(logLines().count == 3, "the two pending events and the new one, once each: \(logLines())")
+
+        // Everything works: the feed catches up, the log gets nothing twice.
+        try FileManager.default.removeItem(atPath: site.dir + "/state/feed.json")
+        let r4 = try runTagwatch(["run", "--once", "--config", site.config], timeout: 60)
+        #expect(r4.status == 0, "\(r4.stderr)")
+        let r5 = try runTagwatch(["run", "--once", "--config", site.config], timeout: 60)
+        #expect(r5.status == 0, "\(r5.stderr)")
+        #expect(logLines().count == 3, "\(logLines())")
+        let feed = try String(contentsOfFile: site.dir + "/state/feed.json", encoding: .utf8)
+        #expect(feed.components(separatedBy: "\"event\": \"raised\"").count - 1 == 2, "\(feed)")
+        #expect(feed.components(separatedBy: "\"event\": \"resolved\"").count - 1 == 1, "\(feed)")
+    }
 }
