@@ -43,6 +43,13 @@ struct RunCommand: AsyncParsableCommand {
             printError("\(error)")
             throw ExitCode(ExitStatus.usage)
         }
+        // One process per state file, daemon or --once; held until this process exits.
+        let lock: StateLock
+        do { lock = try StateLock(statePath: watcher.config.state) } catch {
+            printError("\(error)")
+            throw ExitCode(ExitStatus.usage)
+        }
+        defer { withExtendedLifetime(lock) {} }
         if once {
             let summary: CycleSummary
             do { summary = try watcher.cycle() } catch {
@@ -174,6 +181,10 @@ final class DaemonService: Service, Sendable {
         notifier.notify("RELOADING=1")
         do {
             let fresh = try Watcher(config: try Config.load(file: configPath))
+            let current = watcher.withLock { $0.config.state }
+            guard fresh.config.state == current else {
+                throw StateLock.Held(description: "'state' changed from \(current) to \(fresh.config.state); that needs a restart, not a reload")
+            }
             watcher.withLock { $0 = fresh }
             logger.info("reloaded config and rules", metadata: ["vendors": "\(fresh.rules.catalog.count)", "targets": "\(fresh.config.targets.count)"])
         } catch {

@@ -204,4 +204,31 @@ import TagwatchTestSupport
         #expect(feed.components(separatedBy: "\"event\": \"raised\"").count - 1 == 2, "\(feed)")
         #expect(feed.components(separatedBy: "\"event\": \"resolved\"").count - 1 == 1, "\(feed)")
     }
+
+    // MARK: one daemon per state
+
+    @Test func oneDaemonPerStateFile() throws {
+        let site = try Site()
+        try site.writeConfig()
+        let d = try DaemonProcess(["run", "--config", site.config])
+        defer { if d.process.isRunning { d.signal(SIGKILL) } }
+        #expect(d.waitForLog("scan finished", count: 1, timeout: 30), "\(d.stderr)")
+        let once = try runTagwatch(["run", "--once", "--config", site.config], timeout: 60)
+        #expect(once.status == 2, "\(once.stdout)\(once.stderr)")
+        #expect(once.stderr.contains("PID \(d.pid)"), "\(once.stderr)")
+        let second = try runTagwatch(["run", "--config", site.config], timeout: 60)
+        #expect(second.status == 2, "\(second.stderr)")
+        #expect(second.stderr.contains("PID \(d.pid)"), "\(second.stderr)")
+        #expect(d.process.isRunning)
+        // A config naming the same state by another path is the same state file.
+        let other = site.dir + "/other.yaml"
+        try String(contentsOfFile: site.config, encoding: .utf8)
+            .replacingOccurrences(of: "state: state/state.sqlite", with: "state: \(site.dir)/state/state.sqlite")
+            .write(toFile: other, atomically: true, encoding: .utf8)
+        #expect(try runTagwatch(["run", "--once", "--config", other], timeout: 60).status == 2)
+        d.signal(SIGTERM)
+        #expect(d.waitForExit(timeout: 15) == 0, "\(d.stderr)")
+        let after = try runTagwatch(["run", "--once", "--config", site.config], timeout: 60)
+        #expect(after.status == 0, "the lock goes with the process: \(after.stderr)")
+    }
 }
