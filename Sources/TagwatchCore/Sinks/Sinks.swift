@@ -65,16 +65,27 @@ public struct AlertLog: Sendable {
         }
     }
 
+    /// A logfmt value: quoted when it has a space, `=`, a quote, a backslash or any control
+    /// character; inside quotes every line terminator (LF, CR, VT, FF, NEL, U+2028, U+2029) and
+    /// other control character is escaped, so page data can never start a line of its own.
     static func logfmtValue(_ s: String) -> String {
-        let needsQuotes = s.isEmpty || s.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || $0.isNewline }
+        func isControl(_ v: UInt32) -> Bool { v < 0x20 || (v >= 0x7F && v <= 0x9F) || v == 0x2028 || v == 0x2029 }
+        let needsQuotes = s.isEmpty || s.unicodeScalars.contains {
+            $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || isControl($0.value)
+        }
         guard needsQuotes else { return s }
         var out = "\""
-        for ch in s {
-            switch ch {
+        for u in s.unicodeScalars {
+            switch u {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
-            default: out.append(ch)
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where isControl(u.value):
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+            default: out.unicodeScalars.append(u)
             }
         }
         return out + "\""
