@@ -170,6 +170,7 @@ final class DaemonService: Service, Sendable {
             timerTask?.cancel()
         } onGracefulShutdown: { [self, continuation, notifier, logger] in
             logger.info("stopping: cancelling in-flight transfers")
+            RegexBudget.interrupted.store(true, ordering: .relaxed)
             notifier.notify("STOPPING=1")
             self.running.withLock { $0?.cancel() }
             continuation.yield(.shutdown)

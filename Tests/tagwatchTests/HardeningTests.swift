@@ -231,4 +231,52 @@ import TagwatchTestSupport
         let after = try runTagwatch(["run", "--once", "--config", site.config], timeout: 60)
         #expect(after.status == 0, "the lock goes with the process: \(after.stderr)")
     }
+
+    // MARK: operator regexes
+
+    /// Rules with one vendor whose tag_ids pattern backtracks exponentially on its own URLs.
+    func slowRules(in dir: String) throws -> String {
+        let rules = dir + "/rules"
+        try FileManager.default.createDirectory(atPath: rules + "/vendors", withIntermediateDirectories: true)
+        try """
+            vendors:
+              - id: slow-vendor
+                name: Slow Vendor
+                company: Slow Inc
+                category: analytics
+                hosts: [slow.test]
+                tag_ids: ['(a+)+$']
+            """.write(toFile: rules + "/vendors/slow.yaml", atomically: true, encoding: .utf8)
+        return rules
+    }
+
+    static func slowPage(scripts: Int) -> String {
+        let evil = String(repeating: "a", count: 60) + "!"
+        return "<html><head>" + (0..<scripts).map { "<script src=\"https://slow.test/\($0)/\(evil)\"></script>" }.joined() + "</head></html>"
+    }
+
+    @Test func aBacktrackingTagIDPatternIsStoppedAndReported() throws {
+        let site = try Site(pages: ["index.html": Self.slowPage(scripts: 3)])
+        let rules = try slowRules(in: site.dir)
+        let r = try runTagwatch(["scan", "--rules", rules, "--format", "json", site.dir + "/site/index.html"], timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("slow-vendor"), "the vendor is still attributed")
+        #expect(r.stderr.contains("slow.yaml:2: tag_ids pattern '(a+)+$' of 'slow-vendor' took more than"), "\(r.stderr)")
+        #expect(r.stderr.components(separatedBy: "took more than").count - 1 == 1, "reported once")
+    }
+
+    @Test func sigtermStopsTheDaemonDuringASlowPattern() throws {
+        // 3,000 distinct URLs at the budget each: minutes of matching unless SIGTERM stops it.
+        let site = try Site(pages: ["index.html": Self.slowPage(scripts: 3000)])
+        let rules = try slowRules(in: site.dir)
+        try site.writeConfig()
+        let config = try String(contentsOfFile: site.config, encoding: .utf8)
+            .replacingOccurrences(of: "rules: \(Repo.rules)", with: "rules: \(rules)")
+        try config.write(toFile: site.config, atomically: true, encoding: .utf8)
+        let d = try DaemonProcess(["run", "--config", site.config])
+        defer { if d.process.isRunning { d.signal(SIGKILL) } }
+        #expect(d.waitForLog("took more than", timeout: 60), "\(d.stderr)")
+        d.signal(SIGTERM)
+        #expect(d.waitForExit(timeout: 20) == 0, "\(d.stderr)")
+    }
 }
