@@ -118,4 +118,35 @@ import Testing
         #expect(dotted.resources.map(\.url) == ["https://ad.doubleclick.net./x.js"])
         #expect(URLResolver.hostAndPath(dotted.resources[0].url)?.host == "ad.doubleclick.net")
     }
+
+    /// Tokenizer corners where a browser loads a script that a careless parser would miss.
+    @Test(arguments: [
+        "<!--><script src=\"HIDDEN\"></script>",
+        "<!---><script src=\"HIDDEN\"></script>",
+        "<script/src=\"HIDDEN\"></script>",
+        "<script src=HIDDEN></script>",
+        "<SCRIPT SRC = \"HIDDEN\" ></SCRIPT>",
+        "<script\nsrc=\"HIDDEN\"></script>",
+        "<script src=\"HIDDEN\" src=\"https://decoy.test/d.js\"></script>",
+        "<script src=\"&#x68;ttps://static&period;hotjar.com/c/hotjar-1.js\"></script>",
+        "<textarea><script src=\"https://decoy.test/in-textarea.js\"></script></textarea><script src=\"HIDDEN\"></script>",
+        "<iframe><script src=\"https://decoy.test/fallback.js\"></script></iframe><script src=\"HIDDEN\"></script>",
+        "<?php echo 1 ?><?x><script src=\"HIDDEN\"></script>",
+        "<!x><script src=\"HIDDEN\"></script>",
+        "</ x><script src=\"HIDDEN\"></script>",
+        "<!-- a --!><script src=\"HIDDEN\"></script>",
+        "<script src=\"https&colon;&sol;&sol;static&period;hotjar&period;com/c/hotjar-1&period;js\"></script>",
+        "<script src=https:&sol;/static.hotjar.com&sol;c/hotjar-1.js></script>",
+        "<script src=\"https://&sopf;&topf;&aopf;&topf;&iopf;&copf;.hotjar.com/c/hotjar-1.js\"></script>",
+        "<svg><foreignObject><script src=\"HIDDEN\"></script></foreignObject></svg>",
+        "<SVG><SCRIPT XLINK:HREF=\"HIDDEN\"></SCRIPT></SVG>",
+        "<table><script src=\"HIDDEN\"></script></table>",
+        "<select><script src=\"HIDDEN\"></script></select>",
+        "<frameset><frame src=\"x\"></frameset><script src=\"HIDDEN\"></script>",
+    ])
+    func tokenizerCornersHideNothing(html: String) {
+        let body = "<!doctype html><html><head></head><body>" + html.replacingOccurrences(of: "HIDDEN", with: hidden) + "</body></html>"
+        let r = scripts(body)
+        #expect(r.urls.first == hidden, "\(html): \(r.urls)")
+    }
 }
