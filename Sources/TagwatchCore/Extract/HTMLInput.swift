@@ -125,11 +125,10 @@ struct HTMLInput {
     ///   `<script>` and `<style>` contents are left as they are.
     static func tokenizeLikeABrowser(_ b: [UInt8]) -> [UInt8] {
         let n = b.count
-        // Nothing to do for bytes with no markup-significant `<` or `&`.
-        guard b.contains(0x3C) || b.contains(0x26) else { return b }
-        var out: [UInt8] = []
-        out.reserveCapacity(n + n / 64)
-        var i = 0
+        // Bytes are copied lazily: `out` gets the stretch since `flushed` only when a rewrite is
+        // needed, so a page with nothing to rewrite costs one scan and no copy.
+        var w = Rewriter(source: b)
+        func replace(_ from: Int, _ to: Int, with bytes: [UInt8]) { w.replace(from, to, with: bytes) }
         @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
         @inline(__always) func isAlpha(_ c: UInt8) -> Bool { (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A }
         @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0C || c == 0x0D }
@@ -140,13 +139,11 @@ struct HTMLInput {
             for k in 0..<len where lower(b[at + k]) != p[k] { return false }
             return true
         }
-        /// The index of the first `>` at or after `from` (or n).
         func nextGT(_ from: Int) -> Int {
             var j = from
             while j < n && b[j] != 0x3E { j += 1 }
             return j
         }
-        /// The index of `</name` (case-insensitive) at or after `from`, or n.
         func closing(_ name: [UInt8], from: Int) -> Int {
             var j = from
             while j + 1 < n {
@@ -159,144 +156,146 @@ struct HTMLInput {
             }
             return n
         }
-        func appendEntity(_ at: Int) -> Int? {
-            // &name; where name is HTML5-only: emit numeric references instead.
+        /// At `&name;` with an HTML5-only name: replaced by numeric references; returns the index after it.
+        func entity(_ at: Int) -> Int? {
             var j = at + 1
-            while j < n && j - at <= 40 && ((b[j] | 0x20) >= 0x61 && (b[j] | 0x20) <= 0x7A || (b[j] >= 0x30 && b[j] <= 0x39)) { j += 1 }
+            while j < n && j - at <= 40 && (isAlpha(b[j]) || (b[j] >= 0x30 && b[j] <= 0x39)) { j += 1 }
             guard j < n, b[j] == 0x3B, j > at + 1 else { return nil }
-            let name = String(decoding: b[(at + 1)..<j], as: UTF8.self)
-            guard let cps = HTML5Entities.table[name] else { return nil }
-            for cp in cps { out += Array("&#x\(String(cp, radix: 16));".utf8) }
+            guard let cps = HTML5Entities.table[String(decoding: b[(at + 1)..<j], as: UTF8.self)] else { return nil }
+            var rep: [UInt8] = []
+            for cp in cps { rep += Array("&#x\(String(cp, radix: 16));".utf8) }
+            replace(at, j + 1, with: rep)
             return j + 1
         }
+        let emptyComment = Array("<!---->".utf8)
         // (`<title>` is left out: inside `<svg>` it is an element whose children count.)
         let rawText: [[UInt8]] = ["script", "style", "xmp", "iframe", "noembed", "noframes", "textarea"].map { Array($0.utf8) }
         let escapeInside: Set<[UInt8]> = Set(["xmp", "iframe", "noembed", "noframes", "textarea"].map { Array($0.utf8) })
 
+        var i = 0
         while i < n {
             let c = b[i]
-            if c == 0x26, let next = appendEntity(i) {
-                i = next
+            if c == 0x26 {
+                i = entity(i) ?? (i + 1)
                 continue
             }
-            guard c == 0x3C, i + 1 < n else {
-                out.append(c)
-                i += 1
-                continue
-            }
+            guard c == 0x3C, i + 1 < n else { i += 1; continue }
             let d = b[i + 1]
             if d == 0x21 {  // <!
-                if startsWith(i, "<!-->") { out += Array("<!---->".utf8); i += 5; continue }
-                if startsWith(i, "<!--->") { out += Array("<!---->".utf8); i += 6; continue }
+                if startsWith(i, "<!-->") { replace(i, i + 5, with: emptyComment); i += 5; continue }
+                if startsWith(i, "<!--->") { replace(i, i + 6, with: emptyComment); i += 6; continue }
                 if startsWith(i, "<!--") {
                     // The comment ends at the first --> or --!>.
                     var j = i + 4
-                    var end = n, endLen = 0, bang = false
                     while j + 2 < n {
                         if b[j] == 0x2D && b[j + 1] == 0x2D {
-                            if b[j + 2] == 0x3E { end = j; endLen = 3; break }
-                            if j + 3 < n && b[j + 2] == 0x21 && b[j + 3] == 0x3E { end = j; endLen = 4; bang = true; break }
+                            if b[j + 2] == 0x3E { break }
+                            if j + 3 < n && b[j + 2] == 0x21 && b[j + 3] == 0x3E {
+                                replace(j, j + 4, with: Array("-->".utf8))
+                                break
+                            }
                         }
                         j += 1
                     }
-                    if end == n {
-                        out += b[i..<n]
-                        i = n
-                    } else {
-                        out += b[i..<end]
-                        out += Array("-->".utf8)
-                        i = end + endLen
-                        _ = bang
-                    }
+                    i = j + 2 < n ? j + 3 : n
                     continue
                 }
-                if startsWith(i, "<!doctype") || startsWith(i, "<![cdata[") {
-                    out.append(c)
-                    i += 1
-                    continue
-                }
-                // A bogus comment: up to the first >.
-                out += Array("<!---->".utf8)
-                i = min(n, nextGT(i + 2) + 1)
+                if startsWith(i, "<!doctype") || startsWith(i, "<![cdata[") { i += 2; continue }
+                let end = min(n, nextGT(i + 2) + 1)
+                replace(i, end, with: emptyComment)  // a bogus comment, up to the first >
+                i = end
                 continue
             }
             if d == 0x3F || (d == 0x2F && i + 2 < n && !isAlpha(b[i + 2])) {  // <?…> and </ x>: bogus comments
-                if d == 0x2F && i + 2 < n && b[i + 2] == 0x3E { i += 3; continue }  // </> is dropped
-                out += Array("<!---->".utf8)
-                i = min(n, nextGT(i + 2) + 1)
+                if d == 0x2F && b[i + 2] == 0x3E { replace(i, i + 3, with: []); i += 3; continue }  // </> is dropped
+                let end = min(n, nextGT(i + 2) + 1)
+                replace(i, end, with: emptyComment)
+                i = end
                 continue
             }
-            guard isAlpha(d) else {
-                out.append(c)
-                i += 1
-                continue
-            }
-            // A start tag: copy it, turning a `/` between attributes into a space.
+            guard isAlpha(d) else { i += 1; continue }
+            // A start tag: a `/` between attributes becomes a space.
             var j = i + 1
             var name: [UInt8] = []
-            while j < n && !isSpace(b[j]) && b[j] != 0x2F && b[j] != 0x3E { name.append(lower(b[j])); j += 1 }
-            out += b[i..<j]
+            while j < n && !isSpace(b[j]) && b[j] != 0x2F && b[j] != 0x3E {
+                if name.count < 16 { name.append(lower(b[j])) }
+                j += 1
+            }
             enum S { case between, attrName, afterName, beforeValue, quoted(UInt8), unquoted }
-            var s = S.between
+            var st = S.between
             var selfClosing = false
             while j < n {
                 let x = b[j]
                 if x == 0x3E {
-                    if case .quoted = s {} else { break }
+                    if case .quoted = st {} else { break }
                 }
-                switch s {
-                case .between, .afterName:
+                switch st {
+                case .between, .afterName, .attrName:
                     if x == 0x2F {
-                        if j + 1 < n && b[j + 1] == 0x3E { selfClosing = true; out.append(x) } else { out.append(0x20) }
-                        s = .between
+                        if j + 1 < n && b[j + 1] == 0x3E { selfClosing = true } else { replace(j, j + 1, with: [0x20]) }
+                        st = .between
+                    } else if x == 0x3D, case .between = st {
+                        st = .attrName  // "=" starting a name, as HTML5 reads it
+                    } else if x == 0x3D {
+                        st = .beforeValue
                     } else if isSpace(x) {
-                        out.append(x)
-                    } else if x == 0x3D, case .afterName = s {
-                        out.append(x)
-                        s = .beforeValue
+                        if case .attrName = st { st = .afterName }
+                    } else if case .afterName = st {
+                        st = .attrName
                     } else {
-                        out.append(x)
-                        s = .attrName
+                        st = .attrName
                     }
-                case .attrName:
-                    if x == 0x3D { s = .beforeValue; out.append(x) } else if isSpace(x) { s = .afterName; out.append(x) } else if x == 0x2F {
-                        if j + 1 < n && b[j + 1] == 0x3E { selfClosing = true; out.append(x) } else { out.append(0x20) }
-                        s = .between
-                    } else { out.append(x) }
                 case .beforeValue:
-                    if x == 0x22 || x == 0x27 { s = .quoted(x); out.append(x) } else if isSpace(x) { out.append(x) } else if x == 0x26, let next = appendEntity(j) {
-                        s = .unquoted
-                        j = next
-                        continue
-                    } else { s = .unquoted; out.append(x) }
+                    if x == 0x22 || x == 0x27 {
+                        st = .quoted(x)
+                    } else if !isSpace(x) {
+                        st = .unquoted
+                        if x == 0x26, let next = entity(j) { j = next; continue }
+                    }
                 case .quoted(let q):
-                    if x == q { s = .between; out.append(x) } else if x == 0x26, let next = appendEntity(j) {
-                        j = next
-                        continue
-                    } else { out.append(x) }
+                    if x == q { st = .between } else if x == 0x26, let next = entity(j) { j = next; continue }
                 case .unquoted:
-                    if isSpace(x) { s = .between; out.append(x) } else if x == 0x26, let next = appendEntity(j) {
-                        j = next
-                        continue
-                    } else { out.append(x) }
+                    if isSpace(x) { st = .between } else if x == 0x26, let next = entity(j) { j = next; continue }
                 }
                 j += 1
             }
-            if j < n { out.append(0x3E); j += 1 }
-            i = j
-            // Raw text and RCDATA: copied up to their end tag; a `<` inside is text.
+            i = min(n, j + 1)
+            // Raw text and RCDATA: left to their end tag; a `<` inside some of them is text.
             if !selfClosing, rawText.contains(name) {
                 let end = closing(name, from: i)
                 if escapeInside.contains(name) {
-                    for k in i..<end {
-                        if b[k] == 0x3C { out += Array("&lt;".utf8) } else { out.append(b[k]) }
+                    var k = i
+                    while k < end {
+                        if b[k] == 0x3C { replace(k, k + 1, with: Array("&lt;".utf8)) }
+                        k += 1
                     }
-                } else {
-                    out += b[i..<end]
                 }
                 i = end
             }
         }
-        return out
+        return w.finish()
+    }
+
+    /// The output of `tokenizeLikeABrowser`: the source with some ranges replaced, in order.
+    private struct Rewriter {
+        let source: [UInt8]
+        var out: [UInt8] = []
+        var flushed = 0
+        var rewritten = false
+
+        init(source: [UInt8]) { self.source = source }
+
+        mutating func replace(_ from: Int, _ to: Int, with bytes: [UInt8]) {
+            if !rewritten { out.reserveCapacity(source.count + 256); rewritten = true }
+            out.append(contentsOf: source[flushed..<from])
+            out.append(contentsOf: bytes)
+            flushed = to
+        }
+
+        mutating func finish() -> [UInt8] {
+            guard rewritten else { return source }
+            out.append(contentsOf: source[flushed...])
+            return out
+        }
     }
 }

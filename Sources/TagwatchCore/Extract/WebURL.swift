@@ -7,23 +7,54 @@ import CIDNA
 /// as ad.doubleclick.net. Other schemes (file, data, javascript, mailto, blob, made-up ones)
 /// are not parsed: `parse` returns nil for them, as for input a browser rejects.
 public struct WebURL: Sendable, Hashable {
+    /// One reference for all parts, so copying a URL (a page's base, per reference) is one retain.
+    final class Storage: Sendable {
+        let scheme: String
+        let username: String
+        let password: String
+        let host: String
+        let port: Int?
+        let pathBytes: [UInt8]
+        let query: String?
+        let fragment: String?
+        let href: String
+
+        init(scheme: String, username: String, password: String, host: String, port: Int?, pathBytes: [UInt8],
+             query: String?, fragment: String?, href: String) {
+            self.scheme = scheme
+            self.username = username
+            self.password = password
+            self.host = host
+            self.port = port
+            self.pathBytes = pathBytes
+            self.query = query
+            self.fragment = fragment
+            self.href = href
+        }
+    }
+
+    let storage: Storage
+
     /// Lowercased: http, https, ws, wss or ftp.
-    public internal(set) var scheme: String
-    public internal(set) var username: String = ""
-    public internal(set) var password: String = ""
+    public var scheme: String { storage.scheme }
+    public var username: String { storage.username }
+    public var password: String { storage.password }
     /// The serialized host: a lowercased ASCII domain (IDNA applied, trailing dot kept as the
     /// browser keeps it), a dotted IPv4 address, or a bracketed IPv6 address.
-    public internal(set) var host: String = ""
+    public var host: String { storage.host }
     /// The port when it is not the scheme's default.
-    public internal(set) var port: Int?
-    var pathSegments: [String] = []
+    public var port: Int? { storage.port }
     /// Without the leading `?`; nil when the URL has none.
-    public internal(set) var query: String?
+    public var query: String? { storage.query }
     /// Without the leading `#`; nil when the URL has none.
-    public internal(set) var fragment: String?
-
+    public var fragment: String? { storage.fragment }
+    /// The URL serialized as a browser's `href`.
+    public var href: String { storage.href }
     /// The serialized path, always starting with `/`.
-    public var path: String { "/" + pathSegments.joined(separator: "/") }
+    public var path: String { storage.pathBytes.isEmpty ? "/" : String(decoding: storage.pathBytes, as: UTF8.self) }
+
+    public static func == (a: WebURL, b: WebURL) -> Bool { a.storage.href == b.storage.href }
+    public func hash(into hasher: inout Hasher) { hasher.combine(storage.href) }
 
     /// The host as vendor rules and the public suffix list match it: no IPv6 brackets and no
     /// trailing dot (`ad.doubleclick.net.` is ad.doubleclick.net).
@@ -36,22 +67,6 @@ public struct WebURL: Sendable, Hashable {
 
     public var isHTTP: Bool { scheme == "http" || scheme == "https" }
 
-    /// The URL serialized as a browser's `href`.
-    public var href: String {
-        var s = scheme + "://"
-        if !username.isEmpty || !password.isEmpty {
-            s += username
-            if !password.isEmpty { s += ":" + password }
-            s += "@"
-        }
-        s += host
-        if let port { s += ":" + String(port) }
-        s += path
-        if let query { s += "?" + query }
-        if let fragment { s += "#" + fragment }
-        return s
-    }
-
     /// Parses `input` as a browser parses an absolute URL (`new URL(input)`).
     public init?(_ input: String) {
         guard let u = WebURL.parse(input, base: nil) else { return nil }
@@ -61,7 +76,20 @@ public struct WebURL: Sendable, Hashable {
     /// Parses `input` against `base` as a browser resolves an `href` or `src` (`new URL(input, base)`).
     public static func parse(_ input: String, base: WebURL?) -> WebURL? {
         var input = input
-        return input.withUTF8 { Parser(bytes: $0, base: base).run() }
+        return input.withUTF8 { raw in
+            // Leading and trailing C0 controls and spaces are stripped, tabs and newlines removed;
+            // most input has none, and is parsed in place.
+            var clean = !(raw.first.map { $0 <= 0x20 } ?? false) && !(raw.last.map { $0 <= 0x20 } ?? false)
+            if clean { for c in raw where c == 0x09 || c == 0x0A || c == 0x0D { clean = false; break } }
+            if clean { return Parser(input: raw, base: base).run() }
+            var start = 0, end = raw.count
+            while start < end && raw[start] <= 0x20 { start += 1 }
+            while end > start && raw[end - 1] <= 0x20 { end -= 1 }
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(end - start)
+            for i in start..<end where raw[i] != 0x09 && raw[i] != 0x0A && raw[i] != 0x0D { bytes.append(raw[i]) }
+            return bytes.withUnsafeBufferPointer { Parser(input: $0, base: base).run() }
+        }
     }
 
     /// Resolves `reference` against this URL.
@@ -76,26 +104,44 @@ public struct WebURL: Sendable, Hashable {
         }
     }
 
-    fileprivate init(scheme: String) { self.scheme = scheme }
-
-    fileprivate mutating func shortenPath() {
-        if !pathSegments.isEmpty { pathSegments.removeLast() }
-    }
-
-    fileprivate mutating func copyAuthority(from base: WebURL) {
-        username = base.username
-        password = base.password
-        host = base.host
-        port = base.port
+    /// Builds a URL from the parser's parts, serializing `href` once.
+    fileprivate init(scheme: String, username: [UInt8], password: [UInt8], host: String, port: Int?, pathBytes: [UInt8],
+                     query: [UInt8]?, fragment: [UInt8]?) {
+        var out: [UInt8] = []
+        out.reserveCapacity(scheme.utf8.count + host.utf8.count + pathBytes.count + (query?.count ?? 0) + (fragment?.count ?? 0) + 16)
+        out += scheme.utf8
+        out += [0x3A, 0x2F, 0x2F]
+        if !username.isEmpty || !password.isEmpty {
+            out += username
+            if !password.isEmpty { out.append(0x3A); out += password }
+            out.append(0x40)
+        }
+        out += host.utf8
+        if let port { out.append(0x3A); out += String(port).utf8 }
+        if pathBytes.isEmpty { out.append(0x2F) } else { out += pathBytes }
+        if let query { out.append(0x3F); out += query }
+        if let fragment { out.append(0x23); out += fragment }
+        storage = Storage(scheme: scheme, username: String(decoding: username, as: UTF8.self),
+                          password: String(decoding: password, as: UTF8.self), host: host, port: port, pathBytes: pathBytes,
+                          query: query.map { String(decoding: $0, as: UTF8.self) },
+                          fragment: fragment.map { String(decoding: $0, as: UTF8.self) }, href: String(decoding: out, as: UTF8.self))
     }
 }
 
 // MARK: - The basic URL parser
 
-private let supportedSchemes: Set<String> = ["http", "https", "ws", "wss", "ftp"]
-/// Special schemes this parser does not follow (file has its own host rules); a reference in
-/// one of them is not a resource a page loads over the network here.
-private let otherSpecialSchemes: Set<String> = ["file"]
+/// The schemes parsed (lowercased bytes to name); file, with its own host rules, and every
+/// non-special scheme are not loads tagwatch follows, so not parsed.
+private func supportedScheme(_ b: [UInt8]) -> String? {
+    switch b {
+    case [0x68, 0x74, 0x74, 0x70]: return "http"
+    case [0x68, 0x74, 0x74, 0x70, 0x73]: return "https"
+    case [0x77, 0x73]: return "ws"
+    case [0x77, 0x73, 0x73]: return "wss"
+    case [0x66, 0x74, 0x70]: return "ftp"
+    default: return nil
+    }
+}
 
 private enum State {
     case schemeStart, scheme, noScheme, specialRelativeOrAuthority, relative, relativeSlash
@@ -153,29 +199,29 @@ private let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
 private func string(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 
 private struct Parser {
-    let input: [UInt8]
+    let input: UnsafeBufferPointer<UInt8>
     let base: WebURL?
 
-    init(bytes: UnsafeBufferPointer<UInt8>, base: WebURL?) {
-        // Strip leading and trailing C0 controls and spaces; remove every tab and newline.
-        var start = 0
-        var end = bytes.count
-        while start < end && bytes[start] <= 0x20 { start += 1 }
-        while end > start && bytes[end - 1] <= 0x20 { end -= 1 }
-        var clean: [UInt8] = []
-        clean.reserveCapacity(end - start)
-        for i in start..<end {
-            let c = bytes[i]
-            if c != 0x09 && c != 0x0A && c != 0x0D { clean.append(c) }
-        }
-        self.input = clean
-        self.base = base
-    }
-
     func run() -> WebURL? {
-        var url = WebURL(scheme: "")
+        var scheme = ""
+        var username: [UInt8] = [], password: [UInt8] = []
+        var host = ""
+        var port: Int?
+        var pathBytes: [UInt8] = []
+        pathBytes.reserveCapacity(input.count + 16)
+        func shortenPath() {
+            if let slash = pathBytes.lastIndex(of: 0x2F) { pathBytes.removeSubrange(slash...) }
+        }
+        func copyAuthority(from base: WebURL) {
+            let b = base.storage
+            username = Array(b.username.utf8)
+            password = Array(b.password.utf8)
+            host = b.host
+            port = b.port
+        }
         var state = State.schemeStart
         var buffer: [UInt8] = []
+        buffer.reserveCapacity(input.count + 8)
         var atSignSeen = false, insideBrackets = false, passwordTokenSeen = false
         var query: [UInt8] = []
         var fragment: [UInt8] = []
@@ -185,18 +231,21 @@ private struct Parser {
         let eof: Int = -1
 
         func remainingStartsWithSlash(_ p: Int) -> Bool { p + 1 < n && input[p + 1] == 0x2F }
+        /// `.` or `%2e` (any case) starting at `i`: its length, or 0.
+        func dot(_ b: [UInt8], _ i: Int) -> Int {
+            if i < b.count && b[i] == 0x2E { return 1 }
+            if i + 2 < b.count && b[i] == 0x25 && b[i + 1] == 0x32 && (b[i + 2] | 0x20) == 0x65 { return 3 }
+            return 0
+        }
         func isDoubleDot(_ b: [UInt8]) -> Bool {
-            switch b.count {
-            case 2: return b[0] == 0x2E && b[1] == 0x2E
-            case 4:
-                let l = b.map(lowerASCII)
-                return l == Array(".%2e".utf8) || l == Array("%2e.".utf8)
-            case 6: return b.map(lowerASCII) == Array("%2e%2e".utf8)
-            default: return false
-            }
+            guard b.count >= 2 && b.count <= 6 else { return false }
+            let first = dot(b, 0)
+            guard first > 0 else { return false }
+            let second = dot(b, first)
+            return second > 0 && first + second == b.count
         }
         func isSingleDot(_ b: [UInt8]) -> Bool {
-            (b.count == 1 && b[0] == 0x2E) || (b.count == 3 && b.map(lowerASCII) == Array("%2e".utf8))
+            (b.count == 1 || b.count == 3) && dot(b, 0) == b.count
         }
 
         while true {
@@ -215,9 +264,8 @@ private struct Parser {
                 if c != eof && (isASCIIAlpha(ch) || isASCIIDigit(ch) || ch == 0x2B || ch == 0x2D || ch == 0x2E) {
                     buffer.append(lowerASCII(ch))
                 } else if c == 0x3A {
-                    let scheme = string(buffer)
-                    guard supportedSchemes.contains(scheme) else { return nil }
-                    url.scheme = scheme
+                    guard let name = supportedScheme(buffer) else { return nil }
+                    scheme = name
                     buffer.removeAll()
                     if let base, base.scheme == scheme {
                         state = .specialRelativeOrAuthority
@@ -231,7 +279,7 @@ private struct Parser {
                 }
             case .noScheme:
                 guard let base else { return nil }
-                url.scheme = base.scheme
+                scheme = base.scheme
                 state = .relative
                 pointer -= 1
             case .specialRelativeOrAuthority:
@@ -244,12 +292,12 @@ private struct Parser {
                 }
             case .relative:
                 guard let base else { return nil }
-                url.scheme = base.scheme
+                scheme = base.scheme
                 if c == 0x2F || c == 0x5C {
                     state = .relativeSlash
                 } else {
-                    url.copyAuthority(from: base)
-                    url.pathSegments = base.pathSegments
+                    copyAuthority(from: base)
+                    pathBytes.append(contentsOf: base.storage.pathBytes)
                     if let q = base.query { query = Array(q.utf8); hasQuery = true }
                     if c == 0x3F {
                         query = []; hasQuery = true
@@ -259,7 +307,7 @@ private struct Parser {
                         state = .fragment
                     } else if c != eof {
                         query = []; hasQuery = false
-                        url.shortenPath()
+                        shortenPath()
                         state = .path
                         pointer -= 1
                     }
@@ -268,7 +316,7 @@ private struct Parser {
                 if c == 0x2F || c == 0x5C {
                     state = .specialAuthorityIgnoreSlashes
                 } else {
-                    if let base { url.copyAuthority(from: base) }
+                    if let base { copyAuthority(from: base) }
                     state = .path
                     pointer -= 1
                 }
@@ -288,13 +336,10 @@ private struct Parser {
                 if c == 0x40 {
                     if atSignSeen { buffer.insert(contentsOf: [0x25, 0x34, 0x30], at: 0) }
                     atSignSeen = true
-                    var user: [UInt8] = Array(url.username.utf8), pass: [UInt8] = Array(url.password.utf8)
                     for b in buffer {
                         if b == 0x3A && !passwordTokenSeen { passwordTokenSeen = true; continue }
-                        if passwordTokenSeen { appendEncoded(b, .userinfo, to: &pass) } else { appendEncoded(b, .userinfo, to: &user) }
+                        if passwordTokenSeen { appendEncoded(b, .userinfo, to: &password) } else { appendEncoded(b, .userinfo, to: &username) }
                     }
-                    url.username = string(user)
-                    url.password = string(pass)
                     buffer.removeAll()
                 } else if c == eof || c == 0x2F || c == 0x3F || c == 0x23 || c == 0x5C {
                     if atSignSeen && buffer.isEmpty { return nil }
@@ -308,14 +353,14 @@ private struct Parser {
                 if c == 0x3A && !insideBrackets {
                     if buffer.isEmpty { return nil }
                     guard let h = HostParser.parse(buffer) else { return nil }
-                    url.host = h
+                    host = h
                     buffer.removeAll()
                     state = .port
                 } else if c == eof || c == 0x2F || c == 0x3F || c == 0x23 || c == 0x5C {
                     pointer -= 1
                     if buffer.isEmpty { return nil }
                     guard let h = HostParser.parse(buffer) else { return nil }
-                    url.host = h
+                    host = h
                     buffer.removeAll()
                     state = .pathStart
                 } else {
@@ -328,12 +373,12 @@ private struct Parser {
                     buffer.append(ch)
                 } else if c == eof || c == 0x2F || c == 0x3F || c == 0x23 || c == 0x5C {
                     if !buffer.isEmpty {
-                        var port = 0
+                        var value = 0
                         for d in buffer {
-                            port = port * 10 + Int(d - 0x30)
-                            if port > 65535 { return nil }
+                            value = value * 10 + Int(d - 0x30)
+                            if value > 65535 { return nil }
                         }
-                        url.port = port == WebURL.defaultPort(url.scheme) ? nil : port
+                        port = value == WebURL.defaultPort(scheme) ? nil : value
                         buffer.removeAll()
                     }
                     state = .pathStart
@@ -348,12 +393,13 @@ private struct Parser {
                 if c == eof || c == 0x2F || c == 0x5C || c == 0x3F || c == 0x23 {
                     let slash = c == 0x2F || c == 0x5C
                     if isDoubleDot(buffer) {
-                        url.shortenPath()
-                        if !slash { url.pathSegments.append("") }
+                        shortenPath()
+                        if !slash { pathBytes.append(0x2F) }
                     } else if isSingleDot(buffer) {
-                        if !slash { url.pathSegments.append("") }
+                        if !slash { pathBytes.append(0x2F) }
                     } else {
-                        url.pathSegments.append(string(buffer))
+                        pathBytes.append(0x2F)
+                        pathBytes += buffer
                     }
                     buffer.removeAll()
                     if c == 0x3F {
@@ -384,9 +430,8 @@ private struct Parser {
             if pointer >= n { break }
             pointer += 1
         }
-        url.query = hasQuery ? string(query) : nil
-        url.fragment = hasFragment ? string(fragment) : nil
-        return url
+        return WebURL(scheme: scheme, username: username, password: password, host: host, port: port, pathBytes: pathBytes,
+                      query: hasQuery ? query : nil, fragment: hasFragment ? fragment : nil)
     }
 }
 
@@ -397,6 +442,13 @@ private struct Parser {
 /// as IPv4 when it ends in a number. Returns the serialized host or nil for failure.
 enum HostParser {
     static func parse(_ input: [UInt8]) -> String? {
+        // Fast path: plain ASCII, no percent sign, not ending in a number: lowercase and check.
+        var plain = true
+        for c in input where c >= 0x80 || c == 0x25 || isForbiddenDomainByte(c) { plain = false; break }
+        if plain && !input.isEmpty {
+            let lowered = input.map(lowerASCII)
+            if !endsInANumber(lowered) { return String(decoding: lowered, as: UTF8.self) }
+        }
         if input.first == 0x5B {
             guard input.last == 0x5D, input.count >= 2 else { return nil }
             guard let pieces = parseIPv6(input[1..<(input.count - 1)]) else { return nil }
@@ -470,13 +522,19 @@ enum HostParser {
     }
 
     static func endsInANumber(_ host: [UInt8]) -> Bool {
-        var parts = host.split(separator: 0x2E, omittingEmptySubsequences: false)
-        if parts.last?.isEmpty == true {
-            if parts.count == 1 { return false }
-            parts.removeLast()
+        // The last label, ignoring one trailing dot.
+        var end = host.count
+        if end > 0 && host[end - 1] == 0x2E {
+            if end == 1 { return false }
+            end -= 1
         }
-        guard let last = parts.last, !last.isEmpty else { return false }
+        var start = end
+        while start > 0 && host[start - 1] != 0x2E { start -= 1 }
+        guard start < end else { return false }
+        let last = host[start..<end]
         if last.allSatisfy(isASCIIDigit) { return true }
+        // Cheap reject before the full number parse: a number label starts with a digit.
+        guard isASCIIDigit(last[last.startIndex]) else { return false }
         return parseIPv4Number(last) != nil
     }
 

@@ -90,7 +90,10 @@ public struct Watcher: Sendable {
                     if loc == location { return .failure(FileSourceError("sitemap \(loc): not a sitemap (no <urlset> or <sitemapindex>)")) }
                     continue
                 }
-                for u in parsed.pages { if Config.isHTTPURL(u) { pages.append(u) } else { rejected.append(u) } }
+                // Pages are fetched as a browser would read the <loc>: normalised by the URL parser.
+                for u in parsed.pages {
+                    if Config.isHTTPURL(u), let url = WebURL(u) { pages.append(url.href) } else { rejected.append(u) }
+                }
                 for u in parsed.childSitemaps { if Config.isHTTPURL(u) { queue.append(u) } else { rejected.append(u) } }
             }
         }
