@@ -168,7 +168,9 @@ public struct Scanner: Sendable {
             return PageReport(target: j.target, url: r.finalURL, status: r.status,
                               error: "not an HTML page: Content-Type is \(ct)", resources: [])
         }
-        return analyse(job: j, url: r.finalURL, status: r.status, body: r.body, contentType: r.contentType, cancellation: cancellation)
+        var report = analyse(job: j, url: r.finalURL, status: r.status, body: r.body, contentType: r.contentType, cancellation: cancellation)
+        report.securityHeaders = r.securityHeaders
+        return report
     }
 
     /// Scans all jobs and returns their reports in job order.
@@ -218,7 +220,11 @@ public struct Scanner: Sendable {
         if let follower {
             var j = job
             j.url = url
-            follower.follow(&report, job: j, cancellation: cancellation)
+            // Scripts beside a saved page (file: URLs) are followed though they are not reported.
+            let seeds = extraction.resources.filter {
+                $0.url.hasPrefix("file:") && ($0.kind == .script || ($0.kind == .inlineScript && Detector.isScriptPath($0.url, url: $0.url)))
+            }.map(\.url)
+            follower.follow(&report, job: j, seeds: seeds, cancellation: cancellation)
         }
         return report
     }

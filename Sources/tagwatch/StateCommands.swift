@@ -68,7 +68,28 @@ struct InventoryCommand: ParsableCommand {
     @Flag(name: .customLong("third-party"), help: "Only third-party resources.")
     var thirdParty = false
 
+    @Flag(name: .long, help: "The script inventory (PCI DSS 6.4.3): one row per script with its vendor, registry status, owner, justification and integrity evidence.")
+    var scripts = false
+
+    @Option(name: .long, help: "With --scripts: only pages carrying this label (e.g. payment).")
+    var label: String?
+
+    func validate() throws {
+        if label != nil && !scripts { throw ValidationError("--label goes with --scripts") }
+    }
+
     func run() throws {
+        if scripts {
+            let rows = try location.open().scriptInventory(label: label)
+            // The registry, for each script's authorization; without a readable config, those columns stay empty.
+            let registry = (try? Config.load(file: location.config)).flatMap { c in try? Rules.load(directory: c.rules, registryFile: c.registry).registry }
+            switch format {
+            case .csv: print(ScriptInventoryOutput.csv(rows, registry: registry), terminator: "")
+            case .json: print(ScriptInventoryOutput.json(rows, registry: registry))
+            case .text: print(ScriptInventoryOutput.text(rows, registry: registry), terminator: "")
+            }
+            return
+        }
         var rows = try location.open().inventory()
         if thirdParty { rows = rows.filter { $0.party == "third" } }
         switch format {
@@ -81,12 +102,12 @@ struct InventoryCommand: ParsableCommand {
                          ("via", .str(r.via)), ("tag", r.tag.map(ScanOutput.tag) ?? .null)])
             }))]).serialized(pretty: true))
         case .csv:
-            print("page,url,kind,host,party,vendor_id,vendor_name,company,category,tag_ids,integrity,first_seen,last_seen,current,via,tag_type,tag_id,tag_consent")
+            print("page,url,kind,host,party,vendor_id,vendor_name,company,category,tag_ids,integrity,via,tag_type,tag_id,tag_consent,first_seen,last_seen,current")
             for r in rows {
                 let fields = [r.page, r.url, r.kind, r.host, r.party, r.vendor?.id ?? "", r.vendor?.name ?? "", r.vendor?.company ?? "",
-                              r.vendor?.category ?? "", r.tagIDs.joined(separator: " "), r.integrity ?? "", r.firstSeen, r.lastSeen,
-                              r.current ? "yes" : "no", r.via ?? "", r.tag?.type ?? "", r.tag?.id ?? "",
-                              r.tag?.consent.joined(separator: " ") ?? ""]
+                              r.vendor?.category ?? "", r.tagIDs.joined(separator: " "), r.integrity ?? "",
+                              r.via ?? "", r.tag?.type ?? "", r.tag?.id ?? "", r.tag?.consent.joined(separator: " ") ?? "",
+                              r.firstSeen, r.lastSeen, r.current ? "yes" : "no"]
                 print(fields.map(csv).joined(separator: ","))
             }
         case .text:

@@ -16,6 +16,11 @@ public struct ScriptAnalysis: Sendable {
     public var error: String?
     /// Bytes of the script body (for budgets and reports).
     public var size: Int = 0
+    /// Its hashes, when the bytes were had.
+    public var digest: ScriptDigest?
+    /// For a container: "GTM-ABC1234 version 42" and its tags (`__hjtc #12`), not paused.
+    public var containerVersion: String?
+    public var containerTags: [String] = []
 
     public init() {}
 }
@@ -41,6 +46,7 @@ public struct ScriptAnalyzer: Sendable {
     public func analyse(body: [UInt8], url: String) -> ScriptAnalysis {
         var a = ScriptAnalysis()
         a.size = body.count
+        a.digest = ScriptDigest(of: body)
         do {
             if let container = try TagManagerContainer.parse(body) {
                 expand(container, url: url, into: &a)
@@ -83,7 +89,12 @@ public struct ScriptAnalyzer: Sendable {
     }
 
     private func expand(_ c: TagManagerContainer, url: String, into a: inout ScriptAnalysis) {
+        var c = c
+        // A saved copy may not name its id; the URL it is loaded from (`gtm.js?id=GTM-…`) does.
+        if c.publicID == nil { c.publicID = LocalScripts.containerID(in: url) }
         a.kind = [c.publicID ?? "tag-manager container", c.version.map { "version \($0)" }].compactMap { $0 }.joined(separator: " ")
+        a.containerVersion = a.kind
+        a.containerTags = c.tags.filter { !$0.paused }.map { "\($0.type)" + ($0.id.map { " #\($0)" } ?? "") }
         var unmapped: [String: Int] = [:]
         // One resource per URL and kind: the first tag that loads it names it, the others add their ids.
         var at: [String: Int] = [:]
@@ -144,18 +155,25 @@ public struct ScriptAnalyzer: Sendable {
                 produced = true
             default:
                 if let (vendor, rule) = catalog.tagType(.gtm, tag.type) {
-                    for u in rule.loads where !destinationVendors.contains(vendor.id) {
+                    // A destination id the tag names says more than its type (a Google tag is GA4 or Ads by its id).
+                    for u in rule.loads where destinationVendors.isEmpty {
                         let filled = Self.fill(u, tag.parameters)
                         add(ExtractedResource(url: filled.url, kind: Self.kind(forLoad: u), via: url, tag: ref,
                                               vendorID: vendor.id, tagIDs: filled.values))
                     }
                     produced = true
                 } else if let permitted = c.permittedURLs[tag.type] {
-                    for p in permitted {
-                        let u = p.url.replacingOccurrences(of: "://*.", with: "://")
-                        guard let resolved = URLResolver.resolve(u, against: url) else { continue }
-                        add(ExtractedResource(url: resolved, kind: p.permission == "inject_script" ? .script : (p.permission == "send_pixel" ? .img : .iframe),
-                                              via: url, tag: ref))
+                    // One template is one vendor's tag: the vendor of the script it injects names its pixels too.
+                    let resolved = permitted.compactMap { p -> (String, String)? in
+                        URLResolver.resolve(p.url.replacingOccurrences(of: "://*.", with: "://"), against: url).map { ($0, p.permission) }
+                    }
+                    let owner = resolved.first { $0.1 == "inject_script" }.flatMap { u -> String? in
+                        guard let (host, path) = URLResolver.hostAndPath(u.0), let m = catalog.match(host: host, path: path) else { return nil }
+                        return catalog.vendors[m.vendorIndex].id
+                    }
+                    for (u, permission) in resolved {
+                        add(ExtractedResource(url: u, kind: permission == "inject_script" ? .script : (permission == "send_pixel" ? .img : .iframe),
+                                              via: url, tag: ref, vendorID: owner))
                     }
                     produced = true
                 }
