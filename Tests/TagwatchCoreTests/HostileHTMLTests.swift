@@ -149,4 +149,41 @@ import Testing
         let r = scripts(body)
         #expect(r.urls.first == hidden, "\(html): \(r.urls)")
     }
+
+    /// Documents and scripts inside data: URLs load with the page.
+    @Test func dataURLDocumentsAndScriptsArePartOfThePage() {
+        let inner = "<script src='\(hidden)'></script>"
+        let b64 = Data(inner.utf8).base64EncodedString()
+        let svg = Data("<svg xmlns='http://www.w3.org/2000/svg'><script href='https://svg.test/s.js'/></svg>".utf8).base64EncodedString()
+        let html = """
+            <html><body>
+            <iframe src="data:text/html,%3Cscript%20src%3D%22https://pct.test/p.js%22%3E%3C/script%3E"></iframe>
+            <iframe src="data:text/html;base64,\(b64)"></iframe>
+            <object data="data:image/svg+xml;base64,\(svg)"></object>
+            <embed src="DATA:text/html;charset=utf-8,<img src='https://embed.test/e.gif'>">
+            <script src="data:text/javascript,var s=document.createElement('script');s.src='https://dyn.test/d.js';document.head.appendChild(s)"></script>
+            <iframe src="data:text/plain,<script src='https://plain.test/no.js'></script>"></iframe>
+            </body></html>
+            """
+        let urls = extractor.extract(body: Array(html.utf8), pageURL: page).resources.map(\.url)
+        #expect(urls.contains("https://pct.test/p.js"))
+        #expect(urls.contains(hidden))
+        #expect(urls.contains("https://svg.test/s.js"))
+        #expect(urls.contains("https://embed.test/e.gif"))
+        #expect(urls.contains("https://dyn.test/d.js"))
+        #expect(!urls.contains("https://plain.test/no.js"), "text/plain is not a document")
+    }
+
+    /// Images a page loads without <img src>: srcset, <picture><source>, <input type=image>, video posters.
+    @Test func pixelsWithoutImgSrc() {
+        let html = """
+            <html><body><img srcset="https://px.test/a.gif 1x, https://px.test/b.gif 2x" alt="">
+            <picture><source srcset="https://px.test/c.gif"><img src="/local.gif"></picture>
+            <input type="image" src="https://px.test/d.gif"><input type="text" src="https://not.test/x">
+            <video poster="https://px.test/e.gif"></video></body></html>
+            """
+        let imgs = extractor.extract(body: Array(html.utf8), pageURL: page).resources.filter { $0.kind == .img }.map(\.url)
+        for u in ["a", "b", "c", "d", "e"] { #expect(imgs.contains("https://px.test/\(u).gif"), "\(u): \(imgs)") }
+        #expect(!imgs.contains { $0.contains("not.test") })
+    }
 }

@@ -120,7 +120,7 @@ public struct Extractor: Sendable {
 
 /// The element names the extractor cares about.
 private enum Tag {
-    case script, iframe, img, link, form, object, embed, noscript, base, frame, svg, image
+    case script, iframe, img, link, form, object, embed, noscript, base, frame, svg, image, source, input, video
 }
 
 private func tagOf(_ name: UnsafePointer<xmlChar>) -> Tag? {
@@ -132,8 +132,9 @@ private func tagOf(_ name: UnsafePointer<xmlChar>) -> Tag? {
         return name[n] == 0
     }
     switch name[0] {
-    case UInt8(ascii: "s"): return eq("script") ? .script : (eq("svg") ? .svg : nil)
-    case UInt8(ascii: "i"): return eq("iframe") ? .iframe : (eq("img") ? .img : (eq("image") ? .image : nil))
+    case UInt8(ascii: "s"): return eq("script") ? .script : (eq("svg") ? .svg : (eq("source") ? .source : nil))
+    case UInt8(ascii: "i"): return eq("iframe") ? .iframe : (eq("img") ? .img : (eq("image") ? .image : (eq("input") ? .input : nil)))
+    case UInt8(ascii: "v"): return eq("video") ? .video : nil
     case UInt8(ascii: "l"): return eq("link") ? .link : nil
     case UInt8(ascii: "f"): return eq("form") ? .form : (eq("frame") ? .frame : nil)
     case UInt8(ascii: "o"): return eq("object") ? .object : nil
@@ -214,7 +215,13 @@ fileprivate struct Walker {
                     let svgSource = inSVG ? (attr(n, "href") ?? attr(n, "xlink:href")) : nil
                     // GTM rewrites a Custom HTML tag's `src` to `data-gtmsrc` and restores it on injection.
                     if let src = attr(n, "src") ?? attr(n, "data-gtmsrc") ?? svgSource {
-                        add(src, .script, integrity: attr(n, "integrity"))
+                        // A script in a data: URL runs as if inline: its code is searched like an inline script's.
+                        if let data = DataURL.decode(src) {
+                            let text = String(decoding: data.body, as: UTF8.self)
+                            if !text.isEmpty { inlineScripts.append(text) }
+                        } else {
+                            add(src, .script, integrity: attr(n, "integrity"))
+                        }
                     } else if isJavaScriptType(attr(n, "type")) {
                         let text = content(n)
                         if !text.isEmpty { inlineScripts.append(text) }
@@ -222,8 +229,17 @@ fileprivate struct Walker {
                 case .iframe, .frame:
                     add(attr(n, "src"), .iframe)
                     if tag == .iframe, let doc = attr(n, "srcdoc"), !doc.isEmpty { parseSrcdoc(doc) }
+                    parseDataDocument(attr(n, "src"))
+                case .source:
+                    // <picture><source srcset> and <video><source src> (a poster-like load).
+                    for u in srcsetURLs(attr(n, "srcset")) { add(u, inNS ? .noscriptImg : .img) }
+                case .input:
+                    if attr(n, "type")?.lowercased() == "image" { add(attr(n, "src"), inNS ? .noscriptImg : .img) }
+                case .video:
+                    add(attr(n, "poster"), inNS ? .noscriptImg : .img)
                 case .img:
                     add(attr(n, "src"), inNS ? .noscriptImg : .img)
+                    for u in srcsetURLs(attr(n, "srcset")) { add(u, inNS ? .noscriptImg : .img) }
                 case .link:
                     if let rel = attr(n, "rel")?.lowercased() {
                         let rels = rel.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
@@ -235,8 +251,10 @@ fileprivate struct Walker {
                     add(attr(n, "action"), .form)
                 case .object:
                     add(attr(n, "data"), .object)
+                    parseDataDocument(attr(n, "data"))
                 case .embed:
                     add(attr(n, "src"), .object)
+                    parseDataDocument(attr(n, "src"))
                 case .base:
                     if baseHref == nil, let h = attr(n, "href"), !h.isEmpty { baseHref = h }
                 case .noscript:
@@ -267,6 +285,24 @@ fileprivate struct Walker {
                 cur = c.pointee.parent
             }
         }
+    }
+
+    /// The image URLs of a `srcset` (each candidate's URL, descriptors dropped).
+    private func srcsetURLs(_ srcset: String?) -> [String] {
+        guard let srcset, !srcset.isEmpty else { return [] }
+        var urls: [String] = []
+        for candidate in srcset.split(separator: ",") {
+            let words = candidate.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\u{0C}" })
+            if let u = words.first, !u.isEmpty { urls.append(String(u)) }
+        }
+        return urls
+    }
+
+    /// A frame, object or embed whose URL is a data: document (HTML or SVG): parsed like a
+    /// srcdoc, its resources are the page's.
+    private mutating func parseDataDocument(_ url: String?) {
+        guard let url, let data = DataURL.decode(url), DataURL.isDocument(data.mediaType) else { return }
+        parseSrcdoc(String(decoding: data.body, as: UTF8.self))
     }
 
     /// An `iframe srcdoc` is a document of its own whose resources load with the page: parsed
