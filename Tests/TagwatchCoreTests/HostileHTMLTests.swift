@@ -186,4 +186,13 @@ import Testing
         for u in ["a", "b", "c", "d", "e"] { #expect(imgs.contains("https://px.test/\(u).gif"), "\(u): \(imgs)") }
         #expect(!imgs.contains { $0.contains("not.test") })
     }
+
+    /// URLs in inline code written with JavaScript escapes are the URLs the browser loads.
+    @Test func escapedSlashesInInlineCode() {
+        let html = #"<script>var a="https:\/\/ad.doubleclick.net\/x.js"; var b='\x2f\x2fcdn.esc.test\u002fy.js'; var c="https\u003a//z.test/z.js";</script>"#
+        let urls = extractor.extract(body: Array(html.utf8), pageURL: page).resources.map(\.url)
+        #expect(urls.contains("https://ad.doubleclick.net/x.js"), "\(urls)")
+        #expect(urls.contains("https://cdn.esc.test/y.js"), "\(urls)")
+        #expect(urls.contains("https://z.test/z.js"), "\(urls)")
+    }
 }

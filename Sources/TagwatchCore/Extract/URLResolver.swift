@@ -78,7 +78,7 @@ enum InlineURLScanner {
     static func urls(in text: String) -> [String] {
         var found: [String] = []
         var seen = Set<String>()
-        let bytes = Array(text.utf8)
+        let bytes = unescapingSlashes(Array(text.utf8))
         let n = bytes.count
         var i = 0
         while i + 2 < n {
@@ -104,6 +104,36 @@ enum InlineURLScanner {
             i += 1
         }
         return found
+    }
+
+    /// JavaScript string escapes of `/` and `:` (`\/`, `\x2f`, `\u002f`, `\x3a`, `\u003a`), as
+    /// JSON-encoded config and minifiers write them: `"https:\/\/ad.doubleclick.net\/x.js"` is the
+    /// URL the browser loads, so it is read as one.
+    static func unescapingSlashes(_ b: [UInt8]) -> [UInt8] {
+        guard b.contains(0x5C) else { return b }
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var i = 0
+        func lowerAt(_ k: Int) -> UInt8 { k < b.count ? (b[k] >= 0x41 && b[k] <= 0x5A ? b[k] | 0x20 : b[k]) : 0 }
+        while i < b.count {
+            if b[i] == 0x5C, i + 1 < b.count {
+                let next = b[i + 1]
+                if next == 0x2F { out.append(0x2F); i += 2; continue }
+                if next == 0x78 || next == 0x58, lowerAt(i + 2) == 0x32 || lowerAt(i + 2) == 0x33 {  // \x2f, \x3a
+                    let hex = [lowerAt(i + 2), lowerAt(i + 3)]
+                    if hex == [0x32, 0x66] { out.append(0x2F); i += 4; continue }
+                    if hex == [0x33, 0x61] { out.append(0x3A); i += 4; continue }
+                }
+                if next == 0x75, lowerAt(i + 2) == 0x30, lowerAt(i + 3) == 0x30 {  // \u002f, \u003a
+                    let hex = [lowerAt(i + 4), lowerAt(i + 5)]
+                    if hex == [0x32, 0x66] { out.append(0x2F); i += 6; continue }
+                    if hex == [0x33, 0x61] { out.append(0x3A); i += 6; continue }
+                }
+            }
+            out.append(b[i])
+            i += 1
+        }
+        return out
     }
 
     private static func matchesScheme(_ b: [UInt8], end: Int) -> Bool {
