@@ -196,3 +196,23 @@ import Testing
         #expect(urls.contains("https://z.test/z.js"), "\(urls)")
     }
 }
+
+/// Sitemaps are XML from the network: entity tricks end quickly and name no local file.
+@Suite struct HostileSitemapTests {
+    @Test func billionLaughsEndsQuickly() {
+        var dtd = "<!DOCTYPE urlset [<!ENTITY a0 \"https://x.test/\">"
+        for i in 1...12 { dtd += "<!ENTITY a\(i) \"" + String(repeating: "&a\(i - 1);", count: 10) + "\">" }
+        dtd += "]>"
+        let xml = "<?xml version=\"1.0\"?>" + dtd + "<urlset><url><loc>&a12;</loc></url><url><loc>https://ok.test/</loc></url></urlset>"
+        let r = SitemapExtractor.extract(Array(xml.utf8))
+        // Either refused or read without expanding 10^12 copies; the plain entry survives if read.
+        if let r { #expect(r.pages.allSatisfy { $0.utf8.count < 10_000_000 }) }
+    }
+
+    @Test func externalEntitiesAreNotRead() {
+        let xml = "<?xml version=\"1.0\"?><!DOCTYPE urlset [<!ENTITY e SYSTEM \"file:///etc/hostname\">]><urlset><url><loc>https://a.test/&e;</loc></url></urlset>"
+        let r = SitemapExtractor.extract(Array(xml.utf8))
+        let host = (try? String(contentsOfFile: "/etc/hostname", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "\u{0}"
+        #expect(!(r?.pages ?? []).contains { $0.contains(host) })
+    }
+}
