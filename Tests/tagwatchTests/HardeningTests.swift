@@ -68,7 +68,7 @@ import TagwatchTestSupport
         let site = try Site()
         try site.writeConfig("interval: 6h")
         let d = try DaemonProcess(["run", "--config", site.config])
-        defer { if d.process.isRunning { d.signal(SIGKILL) } }
+        defer { if d.isRunning { d.signal(SIGKILL) } }
         #expect(d.waitForLog("scan finished", count: 1, timeout: 30), "\(d.stderr)")
         try site.writeConfig("interval: 1e17")
         d.signal(SIGHUP)
@@ -211,7 +211,7 @@ import TagwatchTestSupport
         let site = try Site()
         try site.writeConfig()
         let d = try DaemonProcess(["run", "--config", site.config])
-        defer { if d.process.isRunning { d.signal(SIGKILL) } }
+        defer { if d.isRunning { d.signal(SIGKILL) } }
         #expect(d.waitForLog("scan finished", count: 1, timeout: 30), "\(d.stderr)")
         let once = try runTagwatch(["run", "--once", "--config", site.config], timeout: 60)
         #expect(once.status == 2, "\(once.stdout)\(once.stderr)")
@@ -219,7 +219,7 @@ import TagwatchTestSupport
         let second = try runTagwatch(["run", "--config", site.config], timeout: 60)
         #expect(second.status == 2, "\(second.stderr)")
         #expect(second.stderr.contains("PID \(d.pid)"), "\(second.stderr)")
-        #expect(d.process.isRunning)
+        #expect(d.isRunning)
         // A config naming the same state by another path is the same state file.
         let other = site.dir + "/other.yaml"
         try String(contentsOfFile: site.config, encoding: .utf8)
@@ -274,7 +274,7 @@ import TagwatchTestSupport
             .replacingOccurrences(of: "rules: \(Repo.rules)", with: "rules: \(rules)")
         try config.write(toFile: site.config, atomically: true, encoding: .utf8)
         let d = try DaemonProcess(["run", "--config", site.config])
-        defer { if d.process.isRunning { d.signal(SIGKILL) } }
+        defer { if d.isRunning { d.signal(SIGKILL) } }
         #expect(d.waitForLog("took more than", timeout: 60), "\(d.stderr)")
         d.signal(SIGTERM)
         #expect(d.waitForExit(timeout: 20) == 0, "\(d.stderr)")
