@@ -174,6 +174,14 @@ import Testing
         #expect(!urls.contains("https://plain.test/no.js"), "text/plain is not a document")
     }
 
+    /// A frame whose src is a javascript: URL runs that code when it loads.
+    @Test func javascriptURLFramesAreSearched() {
+        let html = #"<html><body><iframe src="javascript:'<script src=\'https://jsurl.test/j.js\'></script>'"></iframe><iframe src="JavaScript:%27%3Cscript%20src=%22https://pct.test/k.js%22%3E%3C/script%3E%27"></iframe></body></html>"#
+        let urls = extractor.extract(body: Array(html.utf8), pageURL: page).resources.map(\.url)
+        #expect(urls.contains("https://jsurl.test/j.js"), "\(urls)")
+        #expect(urls.contains("https://pct.test/k.js"), "\(urls)")
+    }
+
     /// Images a page loads without <img src>: srcset, <picture><source>, <input type=image>, video posters.
     @Test func pixelsWithoutImgSrc() {
         let html = """

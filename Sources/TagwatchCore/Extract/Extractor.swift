@@ -235,6 +235,9 @@ fileprivate struct Walker {
                     add(attr(n, "src"), .iframe)
                     if tag == .iframe, let doc = attr(n, "srcdoc"), !doc.isEmpty { parseSrcdoc(doc) }
                     parseDataDocument(attr(n, "src"))
+                    // A frame's javascript: URL runs when the frame loads (its string result
+                    // becomes the frame's document): its code is searched like an inline script's.
+                    if let src = attr(n, "src"), let code = javascriptURLCode(src), !code.isEmpty { inlineScripts.append(code) }
                 case .source:
                     // <picture><source srcset> and <video><source src> (a poster-like load).
                     for u in srcsetURLs(attr(n, "srcset")) { add(u, inNS ? .noscriptImg : .img) }
@@ -290,6 +293,16 @@ fileprivate struct Walker {
                 cur = c.pointee.parent
             }
         }
+    }
+
+    /// The code of a `javascript:` URL (percent-decoded, as the browser runs it), or nil.
+    private func javascriptURLCode(_ url: String) -> String? {
+        var bytes = Array(url.utf8)
+        bytes.removeAll { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        var start = 0
+        while start < bytes.count && bytes[start] <= 0x20 { start += 1 }
+        guard bytes.count - start >= 11, String(decoding: bytes[start..<(start + 11)], as: UTF8.self).lowercased() == "javascript:" else { return nil }
+        return String(decoding: HostParser.percentDecode(Array(bytes[(start + 11)...])), as: UTF8.self)
     }
 
     /// The image URLs of a `srcset` (each candidate's URL, descriptors dropped).
