@@ -122,6 +122,8 @@ public struct Extraction: Sendable {
     public var resources: [ExtractedResource]
     public var inlineScripts: [String]
     public var baseURL: String
+    /// What the parser could not read or changed on the way (stopped early, a charset ignored).
+    public var warnings: [String] = []
 
     public init(resources: [ExtractedResource], inlineScripts: [String], baseURL: String) {
         self.resources = resources

@@ -214,9 +214,10 @@ public struct Scanner: Sendable {
             }
         }
         if body.contains(0) {
-            warnings.append("body contains NUL bytes; scanned with recovery")
+            warnings.append("body contains NUL bytes; scanned with each replaced by U+FFFD, as browsers do")
         }
         let extraction = extractor.extract(body: body, pageURL: url, charset: headerCharset)
+        warnings += extraction.warnings
         let resources = detector.detect(extraction, pageURL: url)
         var report = PageReport(target: job.target, url: url, status: status, error: nil, warnings: warnings, resources: resources)
         if let follower {

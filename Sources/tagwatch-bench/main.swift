@@ -6,6 +6,9 @@
 //   tagwatch-bench extract DIR [--rules DIR] [--rounds 3]
 //       On one core: bare parse of every page, then Extractor + Detector on every page;
 //       prints both rates and their ratio (extract pages/s over parse pages/s).
+//   tagwatch-bench urls [--count 200000] [--rounds 3]
+//       Resolving references the way pages write them against a page URL: WebURL (the WHATWG
+//       parser the extractor uses) against Foundation's URL(string:relativeTo:); ns per URL.
 //   tagwatch-bench lookup [--rules DIR] [--synthetic 10000] [--queries 200000]
 //       Catalog.match cost (ns per lookup) with the real catalog and with a generated
 //       catalog of SYNTHETIC vendors, on the same mix of hits and misses.
@@ -152,6 +155,29 @@ func extract(_ args: [String]) {
                 ("ratio", extractRate / parseRate)]))
 }
 
+func urls(_ args: [String]) {
+    let count = intOption(args, "--count", 200_000)
+    let rounds = intOption(args, "--rounds", 3)
+    let refs = ["/assets/app.js?v=3", "https://www.googletagmanager.com/gtm.js?id=GTM-ABC123", "//cdn.vendor.example/a.js",
+                "../img/pixel.gif", "https://static.hotjar.com/c/hotjar-12345.js?sv=6", "https://connect.facebook.net/en_US/fbevents.js",
+                "images/hero@2x.png", "https://www.google-analytics.com/analytics.js", "/css/site.css", "https://fonts.gstatic.com"]
+    let pageString = "https://www.example.com/pages/section/page-17.html"
+    let page = WebURL(pageString)!
+    let foundationBase = URL(string: pageString)!
+    var webBest = Double.infinity, foundationBest = Double.infinity
+    var sink = 0
+    for _ in 0..<rounds {
+        var start = ContinuousClock.now
+        for i in 0..<count { sink &+= WebURL.parse(refs[i % refs.count], base: page)?.href.utf8.count ?? 0 }
+        webBest = min(webBest, seconds(ContinuousClock.now - start))
+        start = ContinuousClock.now
+        for i in 0..<count { sink &+= URL(string: refs[i % refs.count], relativeTo: foundationBase)?.absoluteString.utf8.count ?? 0 }
+        foundationBest = min(foundationBest, seconds(ContinuousClock.now - start))
+    }
+    print(json([("urls", count), ("rounds", rounds), ("weburl_ns_per_url", webBest / Double(count) * 1e9),
+                ("foundation_ns_per_url", foundationBest / Double(count) * 1e9), ("checksum", sink % 1000)]))
+}
+
 /// Writes a catalog of `count` made-up vendors (two hosts and a pattern each) as YAML.
 func writeSyntheticCatalog(count: Int, into dir: String) {
     try? FileManager.default.removeItem(atPath: dir)
@@ -234,5 +260,6 @@ switch args.first {
 case "parse-ceiling": parseCeiling(Array(args.dropFirst()))
 case "extract": extract(Array(args.dropFirst()))
 case "lookup": lookup(Array(args.dropFirst()))
+case "urls": urls(Array(args.dropFirst()))
 default: fail("usage: tagwatch-bench parse-ceiling DIR | extract DIR | lookup  (see the comment at the top of main.swift)")
 }

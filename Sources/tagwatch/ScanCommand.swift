@@ -78,10 +78,16 @@ struct ScanCommand: ParsableCommand {
     func validate() throws {
         if targets.isEmpty { throw ValidationError("name at least one URL, file or folder to scan") }
         if concurrency < 1 || concurrency > 1024 { throw ValidationError("--concurrency must be between 1 and 1024") }
-        if perHost < 1 { throw ValidationError("--per-host must be at least 1") }
-        if timeout <= 0 || connectTimeout <= 0 { throw ValidationError("timeouts must be positive") }
-        if maxPageBytes < 1024 { throw ValidationError("--max-page-bytes must be at least 1024") }
-        if maxScriptBytes < 1024 { throw ValidationError("--max-script-bytes must be at least 1024") }
+        if !Limits.perHost.contains(perHost) { throw ValidationError("--per-host must be between 1 and \(Limits.perHost.upperBound)") }
+        for (name, value) in [("--timeout", timeout), ("--connect-timeout", connectTimeout)] where !Limits.check(value, Limits.timeout) {
+            throw ValidationError("\(name) must be a number of seconds \(Limits.describeSeconds(Limits.timeout)), not \(value)")
+        }
+        if !Limits.maxPageBytes.contains(maxPageBytes) {
+            throw ValidationError("--max-page-bytes must be between \(Limits.maxPageBytes.lowerBound) and \(Limits.maxPageBytes.upperBound)")
+        }
+        if maxScriptBytes < 1024 || maxScriptBytes > Limits.maxPageBytes.upperBound {
+            throw ValidationError("--max-script-bytes must be between 1024 and \(Limits.maxPageBytes.upperBound)")
+        }
         if let b = baseURL, !(b.hasPrefix("http://") || b.hasPrefix("https://")) || URL(string: b)?.host == nil {
             throw ValidationError("--base-url must be an absolute http(s) URL, not '\(b)'")
         }

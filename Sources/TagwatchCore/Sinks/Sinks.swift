@@ -65,20 +65,34 @@ public struct AlertLog: Sendable {
         }
     }
 
+    /// A logfmt value: quoted when it has a space, `=`, a quote, a backslash or any control
+    /// character; inside quotes every line terminator (LF, CR, VT, FF, NEL, U+2028, U+2029) and
+    /// other control character is escaped, so page data can never start a line of its own.
     static func logfmtValue(_ s: String) -> String {
-        let needsQuotes = s.isEmpty || s.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || $0.isNewline }
+        func isControl(_ v: UInt32) -> Bool { v < 0x20 || (v >= 0x7F && v <= 0x9F) || v == 0x2028 || v == 0x2029 }
+        let needsQuotes = s.isEmpty || s.unicodeScalars.contains {
+            $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || isControl($0.value)
+        }
         guard needsQuotes else { return s }
         var out = "\""
-        for ch in s {
-            switch ch {
+        for u in s.unicodeScalars {
+            switch u {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
-            default: out.append(ch)
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where isControl(u.value):
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+            default: out.unicodeScalars.append(u)
             }
         }
         return out + "\""
     }
+
+    /// "No space left on device (errno 28)".
+    static func osError(_ e: Int32) -> String { "\(String(cString: strerror(e))) (errno \(e))" }
 
     public func append(_ events: [AlertEvent]) throws {
         guard !events.isEmpty else { return }
@@ -86,14 +100,20 @@ public struct AlertLog: Sendable {
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let text = events.map { Self.line($0, format: format) + "\n" }.joined()
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw FileSourceError("cannot open alert log \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw FileSourceError("cannot open alert log \(path): \(Self.osError(errno))") }
         defer { close(fd) }
+        // A batch is written whole or not at all: a write that fails half-way (disk full) is cut
+        // back, so the retry does not leave half a line before the whole one.
+        var st = stat()
+        let before = fstat(fd, &st) == 0 ? st.st_size : -1
         var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             if n < 0 {
-                if errno == EINTR { continue }
-                throw FileSourceError("cannot write alert log \(path): \(String(cString: strerror(errno)))")
+                let e = errno
+                if e == EINTR { continue }
+                if before >= 0 { _ = ftruncate(fd, before) }
+                throw FileSourceError("cannot write alert log \(path): \(Self.osError(e))")
             }
             bytes = bytes.dropFirst(n)
         }
@@ -146,16 +166,32 @@ public struct AlertFeed: Sendable {
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let tmp = path + ".tmp-\(getpid())"
-        let data = Data((document(events).serialized(pretty: true) + "\n").utf8)
-        guard FileManager.default.createFile(atPath: tmp, contents: data) else {
-            throw FileSourceError("cannot write feed \(tmp)")
+        let bytes = Array((document(events).serialized(pretty: true) + "\n").utf8)
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileSourceError("cannot write feed \(tmp): \(AlertLog.osError(errno))") }
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            let n = rest.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                let e = errno
+                if e == EINTR { continue }
+                close(fd)
+                unlink(tmp)
+                throw FileSourceError("cannot write feed \(tmp): \(AlertLog.osError(e))")
+            }
+            rest = rest.dropFirst(n)
         }
-        let fd = open(tmp, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
-        guard rename(tmp, path) == 0 else {
-            let msg = String(cString: strerror(errno))
+        if fsync(fd) != 0 {
+            let e = errno
+            close(fd)
             unlink(tmp)
-            throw FileSourceError("cannot replace feed \(path): \(msg)")
+            throw FileSourceError("cannot write feed \(tmp): \(AlertLog.osError(e))")
+        }
+        close(fd)
+        guard rename(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw FileSourceError("cannot replace feed \(path): \(AlertLog.osError(e))")
         }
     }
 }

@@ -37,6 +37,10 @@ public final class Store {
         db = try Database(path: path)
         try db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
         try migrate()
+        // Per-sink delivery progress, so a sink that failed gets each event exactly once when it
+        // works again while the others are not written twice. Outside the numbered migrations:
+        // it only adds a table, which older versions ignore.
+        try db.exec("CREATE TABLE IF NOT EXISTS sink_progress(sink TEXT PRIMARY KEY, seq INTEGER NOT NULL)")
     }
 
     /// Schema migrations by `PRAGMA user_version`: each step runs once, in order.
@@ -204,6 +208,18 @@ public final class Store {
     /// Events not yet written to the log and feed (left over when a process died in between).
     public func undeliveredEvents() throws -> [AlertEvent] {
         try events(where: "e.delivered = 0", order: "ASC", limit: -1)
+    }
+
+    /// The last event sequence number `sink` has written; before it first wrote, every event
+    /// already marked delivered (by all sinks) counts as written.
+    public func sinkProgress(_ sink: String) throws -> Int {
+        if let seq = try db.query("SELECT seq FROM sink_progress WHERE sink = ?", [.text(sink)]).first?.first?.int { return seq }
+        return try db.query("SELECT coalesce(max(seq), 0) FROM events WHERE delivered = 1").first?.first?.int ?? 0
+    }
+
+    public func setSinkProgress(_ sink: String, seq: Int) throws {
+        try db.query("INSERT INTO sink_progress(sink, seq) VALUES(?, ?) ON CONFLICT(sink) DO UPDATE SET seq = excluded.seq",
+                     [.text(sink), .int(seq)])
     }
 
     public func markDelivered(upTo seq: Int) throws {

@@ -9,6 +9,8 @@ public struct CycleSummary: Sendable {
     public var openAlerts: [Alert]
     public var finished: String
     public var cancelled: Bool
+    /// Sinks that could not be written this cycle (with the OS error); their events stay pending.
+    public var sinkErrors: [String] = []
 }
 
 /// The daemon's job, once: expand targets, scan, hold against the registry, remember,
@@ -35,8 +37,13 @@ public struct Watcher: Sendable {
                 targets.append(Target(source: .file(path: p, baseURL: base), labels: spec.labels))
             case .sitemap(let s, let limit):
                 switch expandSitemap(s, limit: limit, cancellation: cancellation) {
-                case .success(let pages):
+                case .success(let (pages, rejected)):
                     targets += pages.map { Target(source: .url($0), labels: spec.labels) }
+                    if let first = rejected.first {
+                        // Remote content names only http(s) URLs; anything else is refused, visibly.
+                        sitemapErrors.append(ScanJob(target: Target(source: .url(s), labels: spec.labels), url: s, path: nil,
+                                                     error: "sitemap \(s): \(rejected.count) <loc> that are not http(s) URLs were refused (first: '\(first)')"))
+                    }
                 case .failure(let e):
                     // The sitemap itself becomes a failed target, so its failure is seen and alerted on.
                     sitemapErrors.append(ScanJob(target: Target(source: .url(s), labels: spec.labels), url: s, path: nil,
@@ -47,9 +54,14 @@ public struct Watcher: Sendable {
         return Scanner.jobs(for: targets) + sitemapErrors
     }
 
-    private func expandSitemap(_ location: String, limit: Int, cancellation: FetchCancellation?) -> Result<[String], FileSourceError> {
+    /// The pages of the sitemap at `location` (the config's URL or file) and of the sitemaps it
+    /// indexes, and the `<loc>`s refused: what a sitemap names must be http(s), since only the
+    /// operator's config may name a local file.
+    private func expandSitemap(_ location: String, limit: Int,
+                               cancellation: FetchCancellation?) -> Result<([String], [String]), FileSourceError> {
         func load(_ loc: String) -> Result<[UInt8], FileSourceError> {
             if !Config.isHTTPURL(loc) {
+                guard loc == location else { return .failure(FileSourceError("sitemap \(loc): not an http(s) URL")) }
                 do { return .success(try FileSource.read(loc, maxBytes: 50 * 1024 * 1024)) } catch {
                     return .failure(FileSourceError("sitemap \(loc): \(error)"))
                 }
@@ -64,6 +76,7 @@ public struct Watcher: Sendable {
             return .success(r.body)
         }
         var pages: [String] = []
+        var rejected: [String] = []
         var queue = [location]
         var visited = Set<String>()
         while let loc = queue.first, pages.count < limit, visited.count < 50 {
@@ -77,17 +90,22 @@ public struct Watcher: Sendable {
                     if loc == location { return .failure(FileSourceError("sitemap \(loc): not a sitemap (no <urlset> or <sitemapindex>)")) }
                     continue
                 }
-                pages += parsed.pages.filter(Config.isHTTPURL)
-                queue += parsed.childSitemaps
+                // Pages are fetched as a browser would read the <loc>: normalised by the URL parser.
+                for u in parsed.pages {
+                    if Config.isHTTPURL(u), let url = WebURL(u) { pages.append(url.href) } else { rejected.append(u) }
+                }
+                for u in parsed.childSitemaps { if Config.isHTTPURL(u) { queue.append(u) } else { rejected.append(u) } }
             }
         }
-        return .success(Array(pages.prefix(limit)))
+        return .success((Array(pages.prefix(limit)), rejected))
     }
 
     /// Runs one full cycle. A cancelled cycle records nothing, so the state stays as the last whole scan left it.
     public func cycle(cancellation: FetchCancellation? = nil, now: @Sendable () -> Date = Date.init) throws -> CycleSummary {
         let store = try Store(path: config.state)
-        try deliver(store: store)  // anything a killed process left undelivered
+        // Anything a killed process or a failing sink left undelivered; a sink that still fails
+        // is reported by the delivery at the end of this cycle, once.
+        _ = try deliver(store: store)
         let started = Timestamp.string(now())
         let jobs = jobs(cancellation: cancellation)
         let detector = Detector(catalog: rules.catalog, firstPartyDomains: config.firstParty)
@@ -109,10 +127,10 @@ public struct Watcher: Sendable {
         let done = observations.compactMap { $0 }
         let finished = Timestamp.string(now())
         let events = try store.record(cycle: done, started: started, finished: finished, unreachableAfter: config.unreachableAfter)
-        try deliver(store: store)
+        let sinkErrors = try deliver(store: store)
         return CycleSummary(pages: done.count, failed: done.filter { $0.report.error != nil }.count,
                             resources: done.reduce(0) { $0 + $1.report.resources.count }, events: events,
-                            openAlerts: try store.openAlerts(), finished: finished, cancelled: false)
+                            openAlerts: try store.openAlerts(), finished: finished, cancelled: false, sinkErrors: sinkErrors)
     }
 
     private func observe(_ report: PageReport, page: String, labels: [String], policy: Policy, today: String) -> PageObservation {
@@ -128,17 +146,37 @@ public struct Watcher: Sendable {
     }
 
     /// Writes undelivered events to the alert log, rewrites the feed, then marks them delivered:
-    /// a crash in between re-delivers rather than loses.
-    public func deliver(store: Store) throws {
+    /// a crash in between re-delivers rather than loses. Each sink fails alone: one that cannot
+    /// write keeps its events pending (returned as an error naming the sink and the OS error)
+    /// and gets each of them once when it works again, while the others are not written twice.
+    /// Throws only when the state itself cannot be read or written.
+    @discardableResult
+    public func deliver(store: Store) throws -> [String] {
         let pending = try store.undeliveredEvents()
-        guard !pending.isEmpty else { return }
+        guard let last = pending.map(\.seq).max() else { return [] }
+        var errors: [String] = []
         if let log = config.alertLog {
-            try AlertLog(path: log, format: config.logFormat).append(pending)
+            let done = try store.sinkProgress("log")
+            let todo = pending.filter { $0.seq > done }
+            if !todo.isEmpty {
+                do {
+                    try AlertLog(path: log, format: config.logFormat).append(todo)
+                    try store.setSinkProgress("log", seq: last)
+                } catch let e as FileSourceError {
+                    errors.append("\(e); \(todo.count) event\(todo.count == 1 ? "" : "s") stay pending for it")
+                }
+            }
         }
-        if let feed = config.feed {
-            try AlertFeed(path: feed, title: config.feedTitle, homeURL: config.feedHomeURL)
-                .write(try store.recentEvents(limit: config.feedItems))
+        if let feed = config.feed, try store.sinkProgress("feed") < last {
+            do {
+                try AlertFeed(path: feed, title: config.feedTitle, homeURL: config.feedHomeURL)
+                    .write(try store.recentEvents(limit: config.feedItems))
+                try store.setSinkProgress("feed", seq: last)
+            } catch let e as FileSourceError {
+                errors.append("\(e); the feed is rewritten when it can be")
+            }
         }
-        try store.markDelivered(upTo: pending.map(\.seq).max()!)
+        if errors.isEmpty { try store.markDelivered(upTo: last) }
+        return errors
     }
 }
