@@ -26,9 +26,15 @@ struct StateLocation: ParsableArguments {
     }
 }
 
-/// `tagwatch alerts`: the alerts the daemon has raised, from its state.
+/// `tagwatch alerts`: the alerts the daemon has raised, from its state; `alerts show ID` lists every page of one.
 struct AlertsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "alerts", abstract: "List alerts from the daemon's state.")
+    static let configuration = CommandConfiguration(
+        commandName: "alerts", abstract: "List alerts from the daemon's state, or show one with all its pages.",
+        subcommands: [AlertsListCommand.self, AlertsShowCommand.self], defaultSubcommand: AlertsListCommand.self)
+}
+
+struct AlertsListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List alerts (the default).")
 
     @OptionGroup var location: StateLocation
 
@@ -47,9 +53,48 @@ struct AlertsCommand: ParsableCommand {
             if alerts.isEmpty { print(open ? "no open alerts" : "no alerts") }
             for a in alerts {
                 let when = a.state == .open ? "since \(a.raisedAt)" : "resolved \(a.resolvedAt ?? "")"
-                print("\(a.id)  \(a.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) [\(a.severity.rawValue)] \(a.kind.rawValue)  \(when)")
+                let pages = a.pageCount == 1 ? "1 page" : "\(Alert.thousands(a.pageCount)) pages"
+                print("\(a.id)  \(a.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) [\(a.severity.rawValue)] \(a.kind.rawValue)  \(pages)  \(when)")
                 print("    \(a.message)")
             }
+        }
+    }
+}
+
+struct AlertsShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one alert and every page it holds on.")
+
+    @OptionGroup var location: StateLocation
+
+    @Argument(help: "The alert's id (tw-…), or a unique prefix of it.")
+    var id: String
+
+    @Option(name: .long, help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    func run() throws {
+        let store = try location.open()
+        guard let a = try store.alert(id: id) else {
+            printError("no alert '\(id)' in the state (tagwatch alerts lists them)")
+            throw ExitCode(ExitStatus.usage)
+        }
+        let pages = try store.pagesWithFirstSeen(of: a.id)
+        switch format {
+        case .json:
+            var fields: [(String, JSONValue)] = []
+            if case .object(let f) = AlertJSON.alert(a) { fields = f.filter { $0.0 != "pages" } }
+            fields.append(("pages", .array(pages.map { .object([("page", .string($0.page)), ("since", .string($0.firstSeen))]) })))
+            fields.append(("merged_into", .str(a.mergedInto)))
+            print(JSONValue.object(fields).serialized(pretty: true))
+        case .text:
+            print("\(a.id)  \(a.state.rawValue) [\(a.severity.rawValue)] \(a.kind.rawValue)")
+            print("  \(a.message)")
+            if let v = a.vendor { print("  vendor: \(v.name) (\(v.id)), \(v.company), \(v.category)") } else { print("  subject: \(a.subject)") }
+            if let u = a.resourceURL { print("  resource: \(u)") }
+            print("  first seen \(a.firstSeen), raised \(a.raisedAt)\(a.resolvedAt.map { ", resolved \($0)" } ?? "")")
+            if let m = a.mergedInto { print("  merged into \(m) (alerts are grouped by vendor now)") }
+            print("  \(a.state == .open ? "pages" : "last pages") (\(pages.count)):")
+            for p in pages { print("    \(p.page)  since \(p.firstSeen)") }
         }
     }
 }

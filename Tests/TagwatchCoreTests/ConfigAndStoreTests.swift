@@ -70,9 +70,10 @@ import TagwatchTestSupport
     @Test func differRaisesNewAndResolvesGoneOnCoveredPagesOnly() {
         let a = Alert(finding: finding(.unknownThirdParty, "p1", "x.test"), at: "t0")
         let b = Alert(finding: finding(.unknownThirdParty, "p2", "y.test"), at: "t0")
-        let (raise, resolve) = Differ.diff(open: [a, b], current: [finding(.unknownThirdParty, "p1", "z.test")], covered: ["p1"])
-        #expect(raise.map(\.subject) == ["z.test"])
-        #expect(resolve.map(\.id) == [a.id])
+        let d = Differ.diff(open: [(a, ["p1"]), (b, ["p2"])], current: [finding(.unknownThirdParty, "p1", "z.test")],
+                            grouping: .page) { _, page in page == "p1" }
+        #expect(d.raise.map(\.finding.subject) == ["z.test"])
+        #expect(d.resolve.map(\.id) == [a.id])
         #expect(Alert.id(forKey: "k") == Alert.id(forKey: "k"))
     }
 

@@ -86,7 +86,7 @@ public struct Watcher: Sendable {
 
     /// Runs one full cycle. A cancelled cycle records nothing, so the state stays as the last whole scan left it.
     public func cycle(cancellation: FetchCancellation? = nil, now: @Sendable () -> Date = Date.init) throws -> CycleSummary {
-        let store = try Store(path: config.state)
+        let store = try Store(path: config.state, grouping: config.alertGrouping)
         try deliver(store: store)  // anything a killed process left undelivered
         let started = Timestamp.string(now())
         let jobs = jobs(cancellation: cancellation)
@@ -105,7 +105,8 @@ public struct Watcher: Sendable {
         let done = observations.compactMap { $0 }
         let finished = Timestamp.string(now())
         let events = try store.record(cycle: done, started: started, finished: finished, unreachableAfter: config.unreachableAfter)
-        try deliver(store: store)
+        try deliver(store: store, afterCycle: true)
+        // REPORT
         return CycleSummary(pages: done.count, failed: done.filter { $0.report.error != nil }.count,
                             resources: done.reduce(0) { $0 + $1.report.resources.count }, events: events,
                             openAlerts: try store.openAlerts(), finished: finished, cancelled: false)
@@ -118,17 +119,18 @@ public struct Watcher: Sendable {
     }
 
     /// Writes undelivered events to the alert log, rewrites the feed, then marks them delivered:
-    /// a crash in between re-delivers rather than loses.
-    public func deliver(store: Store) throws {
+    /// a crash in between re-delivers rather than loses. After a cycle the feed is written even
+    /// with nothing new, so a reader subscribed at install time finds a (possibly empty) feed.
+    public func deliver(store: Store, afterCycle: Bool = false) throws {
         let pending = try store.undeliveredEvents()
-        guard !pending.isEmpty else { return }
-        if let log = config.alertLog {
+        guard !pending.isEmpty || afterCycle else { return }
+        if let log = config.alertLog, !pending.isEmpty {
             try AlertLog(path: log, format: config.logFormat).append(pending)
         }
         if let feed = config.feed {
             try AlertFeed(path: feed, title: config.feedTitle, homeURL: config.feedHomeURL)
-                .write(try store.recentEvents(limit: config.feedItems))
+                .write(try store.recentEvents(limit: config.feedItems), store: store)
         }
-        try store.markDelivered(upTo: pending.map(\.seq).max()!)
+        if let last = pending.map(\.seq).max() { try store.markDelivered(upTo: last) }
     }
 }
