@@ -113,7 +113,13 @@ struct InventoryCommand: ParsableCommand {
     @Flag(name: .customLong("third-party"), help: "Only third-party resources.")
     var thirdParty = false
 
+    enum By: String, ExpressibleByArgument { case resource, vendor }
+
+    @Option(name: .long, help: "One row per resource per page (default), or one row per vendor with page counts.")
+    var by: By = .resource
+
     func run() throws {
+        if by == .vendor { return try byVendor() }
         var rows = try location.open().inventory()
         if thirdParty { rows = rows.filter { $0.party == "third" } }
         switch format {
@@ -138,6 +144,35 @@ struct InventoryCommand: ParsableCommand {
                 if r.page != page { page = r.page; print(page) }
                 let v = r.vendor.map { "\($0.name) (\($0.company), \($0.category))" } ?? (r.party == "third" ? "unknown" : "first party")
                 print("  \(r.kind.padding(toLength: 13, withPad: " ", startingAt: 0)) \(v)  \(r.url)  seen \(r.firstSeen) .. \(r.lastSeen)\(r.current ? "" : " (gone)")")
+            }
+        }
+    }
+
+    /// One row per vendor (and per third-party host no vendor claims): the report's inventory table.
+    func byVendor() throws {
+        let rows = try location.open().vendorRows()
+        switch format {
+        case .json:
+            print(JSONValue.object([("vendors", .array(rows.map { r in
+                .object([("vendor", r.vendor.map(ScanOutput.vendor) ?? .null), ("host", r.vendor == nil ? .string(r.subject) : .null),
+                         ("pages", .int(r.pages)), ("pages_ever", .int(r.pagesEver)), ("first_seen", .string(r.firstSeen)),
+                         ("last_seen", .string(r.lastSeen)), ("via", .array(r.via.map { .string($0) }))])
+            }))]).serialized(pretty: true))
+        case .csv:
+            print("vendor_id,vendor_name,company,category,host,pages,pages_ever,first_seen,last_seen,via")
+            for r in rows {
+                let fields = [r.vendor?.id ?? "", r.vendor?.name ?? "", r.vendor?.company ?? "", r.vendor?.category ?? "",
+                              r.vendor == nil ? r.subject : "", String(r.pages), String(r.pagesEver), r.firstSeen, r.lastSeen,
+                              r.via.joined(separator: " ")]
+                print(fields.map(csv).joined(separator: ","))
+            }
+        case .text:
+            if rows.isEmpty { print("no third-party resources recorded") }
+            for r in rows {
+                let who = r.vendor.map { "\($0.name) (\($0.company), \($0.category))" } ?? "\(r.subject) (unknown third party)"
+                let pages = "\(Alert.thousands(r.pages)) page\(r.pages == 1 ? "" : "s")" + (r.pagesEver != r.pages ? " (\(Alert.thousands(r.pagesEver)) ever)" : "")
+                print("\(pages.padding(toLength: 22, withPad: " ", startingAt: 0)) \(who)  seen \(r.firstSeen) .. \(r.lastSeen)"
+                      + (r.via.isEmpty ? "" : "  via \(r.via.joined(separator: ", "))"))
             }
         }
     }

@@ -368,12 +368,12 @@ public final class Store {
         try events(where: "1", order: "DESC", limit: limit)
     }
 
-    private func events(where condition: String, order: String, limit: Int) throws -> [AlertEvent] {
+    func events(where condition: String, args: [Database.Value] = [], order: String, limit: Int) throws -> [AlertEvent] {
         let cols = Self.alertColumns.split(separator: ",").map { "a." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
         return try db.query("""
             SELECT e.seq, e.event, e.at, \(cols), e.message, e.page_count, e.pages FROM events e JOIN alerts a ON a.id = e.alert_id
             WHERE \(condition) ORDER BY e.seq \(order) LIMIT ?
-            """, [.int(limit)]).map { r in
+            """, args + [.int(limit)]).map { r in
             var a = Self.alert(r, offset: 3)
             let ev = AlertEvent.Event(rawValue: r[1].string!) ?? .raised
             // The event shows the alert as it was at that event.

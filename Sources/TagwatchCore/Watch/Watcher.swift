@@ -106,7 +106,9 @@ public struct Watcher: Sendable {
         let finished = Timestamp.string(now())
         let events = try store.record(cycle: done, started: started, finished: finished, unreachableAfter: config.unreachableAfter)
         try deliver(store: store, afterCycle: true)
-        // REPORT
+        if let report = config.report {
+            try Report.load(store: store, registry: rules.registry, title: config.feedTitle, now: now()).write(to: report)
+        }
         return CycleSummary(pages: done.count, failed: done.filter { $0.report.error != nil }.count,
                             resources: done.reduce(0) { $0 + $1.report.resources.count }, events: events,
                             openAlerts: try store.openAlerts(), finished: finished, cancelled: false)
