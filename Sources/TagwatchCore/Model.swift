@@ -76,12 +76,44 @@ public struct ExtractedResource: Sendable, Hashable {
     public var integrity: String?
     /// For inline scripts: the index of the inline script on the page (0-based).
     public var inlineIndex: Int?
+    /// The script or container whose content named this resource; nil for the page's own HTML.
+    public var via: String?
+    /// The tag-manager tag it came from.
+    public var tag: TagRef?
+    /// The vendor the rules data names for it (a known tag type), which beats the host's.
+    public var vendorID: String?
+    /// Tag or account ids the tag's own parameters name.
+    public var tagIDs: [String]
 
-    public init(url: String, kind: ResourceKind, integrity: String? = nil, inlineIndex: Int? = nil) {
+    public init(url: String, kind: ResourceKind, integrity: String? = nil, inlineIndex: Int? = nil,
+                via: String? = nil, tag: TagRef? = nil, vendorID: String? = nil, tagIDs: [String] = []) {
         self.url = url
         self.kind = kind
         self.integrity = integrity
         self.inlineIndex = inlineIndex
+        self.via = via
+        self.tag = tag
+        self.vendorID = vendorID
+        self.tagIDs = tagIDs
+    }
+}
+
+/// The tag-manager tag a resource came from, so privacy review can see which tags wait for consent.
+public struct TagRef: Sendable, Hashable, Codable {
+    /// The tag's type as the container names it (`__hjtc`, `__html`, `__cvt_123_45`, a Segment integration…).
+    public var type: String
+    /// Its id inside the container (GTM's `tag_id`), when it has one.
+    public var id: String?
+    /// The consent types it waits for (GTM's `consent` list), empty when it names none.
+    public var consent: [String]
+    /// The container's own id (`GTM-ABC1234`), for "inside GTM-ABC1234" in reports.
+    public var container: String?
+
+    public init(type: String, id: String? = nil, consent: [String] = [], container: String? = nil) {
+        self.type = type
+        self.id = id
+        self.consent = consent
+        self.container = container
     }
 }
 
@@ -122,9 +154,13 @@ public struct Resource: Sendable, Hashable {
     public var vendor: VendorRef?
     public var integrity: String?
     public var tagIDs: [String]
+    /// The script or container whose content named it (nil: the page's HTML names it).
+    public var via: String?
+    /// The tag-manager tag it came from.
+    public var tag: TagRef?
 
     public init(url: String, host: String, kind: ResourceKind, party: Party, vendor: VendorRef?,
-                integrity: String? = nil, tagIDs: [String] = []) {
+                integrity: String? = nil, tagIDs: [String] = [], via: String? = nil, tag: TagRef? = nil) {
         self.url = url
         self.host = host
         self.kind = kind
@@ -132,6 +168,21 @@ public struct Resource: Sendable, Hashable {
         self.vendor = vendor
         self.integrity = integrity
         self.tagIDs = tagIDs
+        self.via = via
+        self.tag = tag
+    }
+
+    /// How it got onto the page, in words, for findings and alerts: nil for the page's own HTML.
+    public var provenance: String? {
+        guard let via else { return nil }
+        if let tag {
+            let container = tag.container ?? via
+            var s = "inside \(container) (tag \(tag.type)"
+            if let id = tag.id { s += " #\(id)" }
+            if !tag.consent.isEmpty { s += ", waits for consent: \(tag.consent.joined(separator: ", "))" }
+            return s + ")"
+        }
+        return "loaded by \(via)"
     }
 }
 

@@ -10,12 +10,23 @@ public struct ScanJob: Sendable {
     public var path: String?
     /// Set when the job failed before it could be scanned (e.g. its sitemap could not be read).
     public var error: String?
+    /// For files: the folder the operator named (or the file's own folder), which bounds where
+    /// the scripts the page loads are looked for on disk.
+    public var root: String?
 
-    public init(target: Target, url: String, path: String?, error: String? = nil) {
+    public init(target: Target, url: String, path: String?, error: String? = nil, root: String? = nil) {
         self.target = target
         self.url = url
         self.path = path
         self.error = error
+        self.root = root
+    }
+
+    /// A saved script or tag-manager container (`.js`, or a container export `.json`) rather than a page.
+    public var isScriptFile: Bool {
+        guard let p = path?.lowercased() else { return false }
+        let name = p.hasSuffix(".gz") ? String(p.dropLast(3)) : p
+        return name.hasSuffix(".js") || name.hasSuffix(".mjs") || name.hasSuffix(".json") || name.hasSuffix(".js.download")
     }
 }
 
@@ -24,11 +35,14 @@ public struct ScanJob: Sendable {
 public struct Scanner: Sendable {
     public var detector: Detector
     public var fetchOptions: FetchOptions
+    /// Follows the scripts pages load (nil: the HTML alone is reported).
+    public var follower: ScriptFollower?
     private let extractor = Extractor()
 
-    public init(detector: Detector, fetchOptions: FetchOptions) {
+    public init(detector: Detector, fetchOptions: FetchOptions, follower: ScriptFollower? = nil) {
         self.detector = detector
         self.fetchOptions = fetchOptions
+        self.follower = follower
     }
 
     /// Expands targets into pages: a folder target yields one job per HTML file below it.
@@ -46,10 +60,11 @@ public struct Scanner: Sendable {
                         let url = base.map { FileSource.servedURL(base: $0, relativePath: rel) }
                             ?? URL(fileURLWithPath: full).absoluteString
                         jobs.append(ScanJob(target: Target(source: .file(path: full, baseURL: url), labels: t.labels),
-                                            url: url, path: full))
+                                            url: url, path: full, root: path))
                     }
                 } else {
-                    jobs.append(ScanJob(target: t, url: base ?? URL(fileURLWithPath: path).absoluteString, path: path))
+                    jobs.append(ScanJob(target: t, url: base ?? URL(fileURLWithPath: path).absoluteString, path: path,
+                                        root: (path as NSString).deletingLastPathComponent))
                 }
             }
         }
@@ -103,7 +118,7 @@ public struct Scanner: Sendable {
                     case .file(let i):
                         results.push((i, readAndAnalyse(jobs[i], cancellation: cancellation)))
                     case .fetched(let i, let r):
-                        results.push((i, analyse(fetched: r, job: jobs[i])))
+                        results.push((i, analyse(fetched: r, job: jobs[i], cancellation: cancellation)))
                         waiting.subtract(1, ordering: .relaxed)
                     }
                 }
@@ -121,15 +136,27 @@ public struct Scanner: Sendable {
         if cancellation?.isCancelled == true {
             return PageReport(target: j.target, url: j.url, status: nil, error: "cancelled", resources: [])
         }
+        if j.isScriptFile {
+            guard let follower else {
+                return PageReport(target: j.target, url: j.url, status: nil, error: "a script file is analysed by following it, which is off", resources: [])
+            }
+            var report = PageReport(target: j.target, url: j.url, status: nil, error: nil, resources: [])
+            follower.follow(&report, job: j, cancellation: cancellation)
+            if let w = report.warnings.first(where: { $0.hasPrefix("script \(j.url) not followed: ") }) {
+                report.error = String(w.dropFirst("script \(j.url) not followed: ".count))
+                report.warnings.removeAll { $0 == w }
+            }
+            return report
+        }
         do {
             let body = try FileSource.read(path, maxBytes: fetchOptions.maxBodyBytes)
-            return analyse(job: j, url: j.url, status: nil, body: body, contentType: nil)
+            return analyse(job: j, url: j.url, status: nil, body: body, contentType: nil, cancellation: cancellation)
         } catch {
             return PageReport(target: j.target, url: j.url, status: nil, error: "\(error)", resources: [])
         }
     }
 
-    private func analyse(fetched r: FetchResult, job j: ScanJob) -> PageReport {
+    private func analyse(fetched r: FetchResult, job j: ScanJob, cancellation: FetchCancellation?) -> PageReport {
         if let e = r.error {
             return PageReport(target: j.target, url: r.finalURL, status: r.status, error: e, resources: [])
         }
@@ -141,7 +168,7 @@ public struct Scanner: Sendable {
             return PageReport(target: j.target, url: r.finalURL, status: r.status,
                               error: "not an HTML page: Content-Type is \(ct)", resources: [])
         }
-        return analyse(job: j, url: r.finalURL, status: r.status, body: r.body, contentType: r.contentType)
+        return analyse(job: j, url: r.finalURL, status: r.status, body: r.body, contentType: r.contentType, cancellation: cancellation)
     }
 
     /// Scans all jobs and returns their reports in job order.
@@ -168,7 +195,8 @@ public struct Scanner: Sendable {
     }
 
     /// Extracts and detects, with the checks that turn bad bodies into clear errors or warnings.
-    func analyse(job: ScanJob, url: String, status: Int?, body: [UInt8], contentType: String?) -> PageReport {
+    func analyse(job: ScanJob, url: String, status: Int?, body: [UInt8], contentType: String?,
+                 cancellation: FetchCancellation? = nil) -> PageReport {
         if body.isEmpty {
             return PageReport(target: job.target, url: url, status: status, error: "empty body: nothing to scan", resources: [])
         }
@@ -185,7 +213,13 @@ public struct Scanner: Sendable {
         }
         let extraction = extractor.extract(body: body, pageURL: url, charset: headerCharset)
         let resources = detector.detect(extraction, pageURL: url)
-        return PageReport(target: job.target, url: url, status: status, error: nil, warnings: warnings, resources: resources)
+        var report = PageReport(target: job.target, url: url, status: status, error: nil, warnings: warnings, resources: resources)
+        if let follower {
+            var j = job
+            j.url = url
+            follower.follow(&report, job: j, cancellation: cancellation)
+        }
+        return report
     }
 
     static func metaCharset(_ body: [UInt8]) -> String? {

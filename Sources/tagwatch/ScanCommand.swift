@@ -66,12 +66,22 @@ struct ScanCommand: ParsableCommand {
     @Option(name: .customLong("user-agent"), help: "User-Agent header sent with each request.")
     var userAgent: String?
 
+    @Flag(name: .customLong("no-follow"), help: "Report only what the HTML names: do not fetch the scripts pages load.")
+    var noFollow = false
+
+    @Flag(name: .customLong("follow-remote"), help: "For files and folders, also fetch scripts that are not on disk.")
+    var followRemote = false
+
+    @Option(name: .customLong("max-script-bytes"), help: "Largest script or container followed, in bytes.")
+    var maxScriptBytes: Int = FollowOptions().maxScriptBytes
+
     func validate() throws {
         if targets.isEmpty { throw ValidationError("name at least one URL, file or folder to scan") }
         if concurrency < 1 || concurrency > 1024 { throw ValidationError("--concurrency must be between 1 and 1024") }
         if perHost < 1 { throw ValidationError("--per-host must be at least 1") }
         if timeout <= 0 || connectTimeout <= 0 { throw ValidationError("timeouts must be positive") }
         if maxPageBytes < 1024 { throw ValidationError("--max-page-bytes must be at least 1024") }
+        if maxScriptBytes < 1024 { throw ValidationError("--max-script-bytes must be at least 1024") }
         if let b = baseURL, !(b.hasPrefix("http://") || b.hasPrefix("https://")) || URL(string: b)?.host == nil {
             throw ValidationError("--base-url must be an absolute http(s) URL, not '\(b)'")
         }
@@ -99,7 +109,13 @@ struct ScanCommand: ParsableCommand {
         options.maxBodyBytes = maxPageBytes
         if let userAgent { options.userAgent = userAgent }
 
-        let scanner = Scanner(detector: Detector(catalog: catalog, firstPartyDomains: firstParty), fetchOptions: options)
+        let detector = Detector(catalog: catalog, firstPartyDomains: firstParty)
+        var follow = FollowOptions()
+        follow.enabled = !noFollow
+        follow.remoteForFiles = followRemote
+        follow.maxScriptBytes = maxScriptBytes
+        let follower = ScriptFollower(catalog: catalog, detector: detector, fetchOptions: options, options: follow)
+        let scanner = Scanner(detector: detector, fetchOptions: options, follower: follower)
         let jobs = Scanner.jobs(for: targets.map { Self.target(for: $0, baseURL: baseURL) })
         // Pages are printed in the order given as soon as they and all before them are done,
         // so memory holds only the pages still out of order, not the whole scan.

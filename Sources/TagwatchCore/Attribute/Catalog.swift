@@ -15,10 +15,33 @@ public struct Vendor: Sendable {
     public var signatures: [String]
     /// Regular expressions of the tag or account ids the vendor's code carries.
     public var tagIDPatterns: [String]
+    /// The tag-manager tag types that load this vendor, and the URLs they load.
+    public var tagTypes: [TagTypeRule] = []
     public var file: String
     public var line: Int?
 
     public var ref: VendorRef { VendorRef(id: id, name: name, company: company, category: category) }
+}
+
+/// A tag type of a tag manager that stands for a vendor: GTM's built-in `__hjtc`, a Segment
+/// destination named "Hotjar", a gtag destination prefix `AW-`. Kept in the catalog's YAML
+/// (`tag_types:`), not in code, so a new tag type is a rules change.
+public struct TagTypeRule: Sendable, Hashable {
+    public enum Manager: String, Sendable, CaseIterable {
+        case gtm, segment, gtag
+    }
+    public var manager: Manager
+    /// `__hjtc` (gtm), `Hotjar` (segment: the destination's name), `AW-` (gtag: the id's prefix).
+    public var type: String
+    /// URL templates of what such a tag loads; `{name}` is replaced by the tag's parameter `name`
+    /// (`vtp_` prefix optional for GTM) or, for gtag, `{id}` by the destination id.
+    public var loads: [String]
+
+    public init(manager: Manager, type: String, loads: [String]) {
+        self.manager = manager
+        self.type = type
+        self.loads = loads
+    }
 }
 
 /// Why a host or URL maps to a vendor, for `rules lookup` and for tests.
@@ -51,8 +74,21 @@ public struct Catalog: Sendable {
     /// Signatures the byte index cannot take (one byte long, or not ASCII): searched one by one.
     private var unindexedSignatures: [Int] = []
     private var tagIDRegexes: [Int: [NSRegularExpressionBox]] = [:]
+    /// manager + type -> (vendor, rule); gtag prefixes are matched by `hasPrefix`.
+    private var tagTypeIndex: [String: (Int, TagTypeRule)] = [:]
+    private var gtagPrefixes: [(String, Int, TagTypeRule)] = []
 
     public init() {}
+
+    /// The vendor and rule for a tag type of `manager` (Segment names are matched without case).
+    public func tagType(_ manager: TagTypeRule.Manager, _ type: String) -> (vendor: Vendor, rule: TagTypeRule)? {
+        if manager == .gtag {
+            for (prefix, index, rule) in gtagPrefixes where type.hasPrefix(prefix) { return (vendors[index], rule) }
+            return nil
+        }
+        let key = manager == .segment ? type.lowercased() : type
+        return tagTypeIndex[manager.rawValue + " " + key].map { (vendors[$0.0], $0.1) }
+    }
 
     public var count: Int { vendors.count }
 
@@ -87,6 +123,13 @@ public struct Catalog: Sendable {
             }
             newPatterns.append((host, path))
         }
+        for rule in v.tagTypes {
+            let key = rule.manager.rawValue + " " + (rule.manager == .segment ? rule.type.lowercased() : rule.type)
+            if let other = tagTypeIndex[key] ?? gtagPrefixes.first(where: { rule.manager == .gtag && $0.0 == rule.type }).map({ ($0.1, $0.2) }) {
+                throw SourceError(file: at.file, line: at.line,
+                                  "tag type \(rule.manager.rawValue) '\(rule.type)' of '\(v.id)' is already claimed by '\(vendors[other.0].id)'; a tag type belongs to one vendor")
+            }
+        }
         var regexes: [NSRegularExpressionBox] = []
         for t in v.tagIDPatterns {
             do {
@@ -120,6 +163,15 @@ public struct Catalog: Sendable {
             }
         }
         if !regexes.isEmpty { tagIDRegexes[index] = regexes }
+        for rule in v.tagTypes {
+            if rule.manager == .gtag {
+                gtagPrefixes.append((rule.type, index, rule))
+                gtagPrefixes.sort { $0.0.count > $1.0.count }
+            } else {
+                let key = rule.manager.rawValue + " " + (rule.manager == .segment ? rule.type.lowercased() : rule.type)
+                tagTypeIndex[key] = (index, rule)
+            }
+        }
     }
 
     /// The vendor that claims `host` (and `path`, for shared hosts): the longest matching suffix
@@ -239,7 +291,7 @@ struct NSRegularExpressionBox: @unchecked Sendable {
 
 /// Reads `vendors/*.yaml` into a catalog, strictly: unknown fields and clashing hosts are errors.
 public enum CatalogLoader {
-    static let vendorKeys = ["id", "name", "company", "category", "website", "hosts", "patterns", "signatures", "tag_ids"]
+    static let vendorKeys = ["id", "name", "company", "category", "website", "hosts", "patterns", "signatures", "tag_ids", "tag_types"]
     static let idPattern = try! NSRegularExpression(pattern: "^[a-z0-9]+(-[a-z0-9]+)*$")
 
     /// Loads every `.yaml`/`.yml` file of `directory`, in name order; throws the first problem.
@@ -307,6 +359,35 @@ public enum CatalogLoader {
         }
     }
 
+    /// `tag_types: [{gtm: __hjtc, loads: [URL, …]}, {segment: Hotjar, loads: […]}, {gtag: AW-, loads: […]}]`.
+    static func tagTypes(_ m: YAMLMap, path: String, vendor id: String) throws -> [TagTypeRule] {
+        guard let node = m.node("tag_types") else { return [] }
+        guard case .sequence(let seq) = node else {
+            throw SourceError(file: path, line: node.mark?.line, "'tag_types' of '\(id)' must be a list such as [{gtm: __hjtc, loads: [https://…]}]")
+        }
+        var rules: [TagTypeRule] = []
+        for item in seq {
+            let e = try YAMLMap(file: path, node: item, what: "a tag type of '\(id)'")
+            let managers = TagTypeRule.Manager.allCases.map(\.rawValue)
+            try e.checkKeys(managers + ["loads"], in: "a tag type of '\(id)'")
+            let named = managers.filter { e.node($0) != nil }
+            guard named.count == 1, let manager = TagTypeRule.Manager(rawValue: named[0]),
+                  let type = try e.string(named[0]), !type.isEmpty else {
+                throw SourceError(file: path, line: e.line,
+                                  "a tag type of '\(id)' names exactly one of \(managers.joined(separator: ", ")) with the type, e.g. {gtm: __hjtc, loads: [https://…]}")
+            }
+            let loads = try e.strings("loads")
+            for u in loads where !(u.hasPrefix("https://") || u.hasPrefix("http://")) {
+                throw SourceError(file: path, line: e.lineOf("loads"), "'\(u)' in the tag type '\(type)' of '\(id)' must be an absolute http(s) URL")
+            }
+            if loads.isEmpty {
+                throw SourceError(file: path, line: e.line, "the tag type '\(type)' of '\(id)' needs 'loads': the URLs such a tag loads")
+            }
+            rules.append(TagTypeRule(manager: manager, type: type, loads: loads))
+        }
+        return rules
+    }
+
     static func loadEntry(_ item: Node, path: String, into catalog: inout Catalog) throws {
             let m = try YAMLMap(file: path, node: item, what: "a vendor entry")
             try m.checkKeys(vendorKeys, in: "a vendor entry")
@@ -334,7 +415,7 @@ public enum CatalogLoader {
                 id: id, name: try m.requiredString("name", in: what), company: try m.requiredString("company", in: what),
                 category: category, website: try m.string("website"), hosts: hosts, patterns: patterns,
                 signatures: try m.strings("signatures"), tagIDPatterns: try m.strings("tag_ids"),
-                file: path, line: m.line)
+                tagTypes: try tagTypes(m, path: path, vendor: id), file: path, line: m.line)
             try catalog.add(vendor)
     }
 }

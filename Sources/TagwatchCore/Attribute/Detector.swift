@@ -20,6 +20,43 @@ public struct Detector: Sendable {
         return false
     }
 
+    /// Resources a followed script or container named, for the page at `pageURL`: party by the
+    /// page, vendor by the rules data that named the tag type when it did, else by host. URLs
+    /// found in script code count, as in inline code, when they are scripts or a vendor's host.
+    public func detectFollowed(_ found: [ExtractedResource], pageURL: String) -> [Resource] {
+        let pageDomain = URLResolver.host(of: pageURL).map { psl.registrableDomain($0) }
+        var out: [Resource] = []
+        for r in found {
+            guard let (rawHost, path) = URLResolver.hostAndPath(r.url) else { continue }
+            let host = rawHost.hasSuffix(".") ? String(rawHost.dropLast()) : rawHost
+            let first = isFirstParty(host: host, pageDomain: pageDomain)
+            var vendorIndex: Int?
+            if let id = r.vendorID, let v = catalog.vendor(id: id) {
+                vendorIndex = catalog.vendors.firstIndex { $0.id == v.id }
+            } else if !first {
+                vendorIndex = catalog.match(host: host, path: path)?.vendorIndex
+            }
+            var kind = r.kind
+            if r.kind == .inlineScript && r.inlineIndex == -1 {
+                let isScript = Self.isScriptPath(path, url: r.url)
+                if !(isScript || vendorIndex != nil) { continue }
+                kind = isScript ? .script : .img
+            }
+            var tagIDs = r.tagIDs
+            if let vi = vendorIndex {
+                for t in catalog.tagIDs(vendor: vi, in: r.url) where !tagIDs.contains(t) { tagIDs.append(t) }
+            }
+            out.append(Resource(url: r.url, host: host, kind: kind, party: first ? .first : .third,
+                                vendor: vendorIndex.map { catalog.vendors[$0].ref }, integrity: r.integrity,
+                                tagIDs: tagIDs, via: r.via, tag: r.tag))
+        }
+        return out
+    }
+
+    static func isScriptPath(_ path: String, url: String) -> Bool {
+        path.hasSuffix(".js") || path.hasSuffix(".mjs") || path.contains("/gtag/js") || path.contains(".js/") || url.contains(".js?")
+    }
+
     /// The page's resources, deduplicated by kind and URL, in document order.
     public func detect(_ extraction: Extraction, pageURL: String) -> [Resource] {
         let pageHost = URLResolver.host(of: pageURL)
@@ -34,8 +71,7 @@ public struct Detector: Sendable {
             if r.kind == .inlineScript {
                 // A URL in inline code counts when it is a script or a known vendor's host;
                 // other links in code (share buttons, canonical URLs) are not loads.
-                let isScript = path.hasSuffix(".js") || path.hasSuffix(".mjs") || path.contains("/gtag/js")
-                    || path.contains(".js/") || r.url.contains(".js?")
+                let isScript = Self.isScriptPath(path, url: r.url)
                 if !(isScript || match != nil) { continue }
             }
             let key = r.kind.rawValue + " " + r.url

@@ -40,13 +40,34 @@ public struct Extractor: Sendable {
             }
         }
         for (i, text) in walker.inlineScripts.enumerated() {
-            for u in InlineURLScanner.urls(in: text) {
+            for u in InlineURLScanner.loadedURLs(in: text) {
                 if let resolved = URLResolver.resolve(u, against: baseURL) {
                     resources.append(ExtractedResource(url: resolved, kind: .inlineScript, inlineIndex: i))
                 }
             }
         }
         return Extraction(resources: resources, inlineScripts: walker.inlineScripts, baseURL: baseURL)
+    }
+
+    /// The resources an HTML fragment names (a tag manager's Custom HTML tag), resolved against
+    /// `baseURL`: its elements' sources, and the URLs its inline scripts load (`kind: inlineScript`).
+    public func extractFragment(html: String, baseURL: String) -> (resources: [ExtractedResource], inlineScripts: [String]) {
+        var walker = Walker()
+        walker.parseFragment(html, inNoscript: false)
+        var resources: [ExtractedResource] = []
+        for r in walker.raw {
+            if let u = URLResolver.resolve(r.url, against: baseURL) {
+                resources.append(ExtractedResource(url: u, kind: r.kind, integrity: r.integrity))
+            }
+        }
+        for (i, text) in walker.inlineScripts.enumerated() {
+            for u in InlineURLScanner.loadedURLs(in: text) {
+                if let resolved = URLResolver.resolve(u, against: baseURL) {
+                    resources.append(ExtractedResource(url: resolved, kind: .inlineScript, inlineIndex: i))
+                }
+            }
+        }
+        return (resources, walker.inlineScripts)
     }
 
     static func isKnownCharset(_ name: String) -> Bool {
@@ -95,7 +116,8 @@ private let loadingRels: Set<String> = [
 /// Script `type`s that browsers execute as JavaScript.
 private func isJavaScriptType(_ type: String?) -> Bool {
     guard let t = type?.trimmingCharacters(in: .whitespaces).lowercased(), !t.isEmpty else { return true }
-    return t == "module" || t.hasSuffix("/javascript") || t.hasSuffix("/ecmascript")
+    // GTM's Custom HTML tags carry `text/gtmscript`, which GTM turns back into JavaScript.
+    return t == "module" || t == "text/gtmscript" || t.hasSuffix("/javascript") || t.hasSuffix("/ecmascript")
         || t == "text/jscript" || t == "application/x-javascript" || t.hasPrefix("text/javascript")
 }
 
@@ -134,7 +156,8 @@ private struct Walker {
                 switch tag {
                 case .script:
                     descend = false
-                    if let src = attr(n, "src") {
+                    // GTM rewrites a Custom HTML tag's `src` to `data-gtmsrc` and restores it on injection.
+                    if let src = attr(n, "src") ?? attr(n, "data-gtmsrc") {
                         add(src, .script, integrity: attr(n, "integrity"))
                     } else if isJavaScriptType(attr(n, "type")) {
                         let text = content(n)
@@ -166,7 +189,7 @@ private struct Walker {
                     while let c = child {
                         if c.pointee.type == XML_TEXT_NODE || c.pointee.type == XML_CDATA_SECTION_NODE {
                             let text = content(c)
-                            if text.contains("<") { parseFragment(text) }
+                            if text.contains("<") { parseFragment(text, inNoscript: true) }
                         }
                         child = c.pointee.next
                     }
@@ -188,7 +211,7 @@ private struct Walker {
         }
     }
 
-    private mutating func parseFragment(_ html: String) {
+    mutating func parseFragment(_ html: String, inNoscript: Bool) {
         let options = Int32(HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue
             | HTML_PARSE_NONET.rawValue | HTML_PARSE_NOIMPLIED.rawValue)
         var bytes = Array(html.utf8)
@@ -203,9 +226,11 @@ private struct Walker {
         var sub = Walker()
         var child = doc.pointee.children
         while let c = child {
-            sub.walk(c, inNoscript: true)
+            sub.walk(c, inNoscript: inNoscript)
             child = c.pointee.next
         }
         raw.append(contentsOf: sub.raw)
+        // Scripts inside <noscript> never run; a tag's fragment's scripts do.
+        if !inNoscript { inlineScripts.append(contentsOf: sub.inlineScripts) }
     }
 }

@@ -23,6 +23,8 @@ enum URLResolver {
         }
         if hasSpace, ref.contains(" ") { ref = ref.replacingOccurrences(of: " ", with: "%20") }
         if ref.hasPrefix("\\\\") || ref.hasPrefix("\\/") { ref = "//" + ref.dropFirst(2) }
+        // A scheme-relative URL from a file (a saved container) takes https, as the live page would.
+        if ref.hasPrefix("//") && base.lowercased().hasPrefix("file:") { ref = "https:" + ref }
         // Fast path: already absolute.
         let lower = ref.prefix(8).lowercased()
         if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
@@ -33,9 +35,13 @@ enum URLResolver {
             return nil  // another scheme
         }
         guard let baseURL = URL(string: base), let u = URL(string: ref, relativeTo: baseURL)?.absoluteURL,
-              let scheme = u.scheme?.lowercased(), scheme == "http" || scheme == "https", u.host != nil else {
+              let scheme = u.scheme?.lowercased() else {
             return nil
         }
+        // A saved page with no URL of its own resolves its relative references to files beside it
+        // (so the scripts it loads can be read from disk); they have no host, so are not reported.
+        if scheme == "file" && base.lowercased().hasPrefix("file:") { return u.absoluteString }
+        guard scheme == "http" || scheme == "https", u.host != nil else { return nil }
         return u.absoluteString
     }
 
@@ -84,6 +90,19 @@ enum URLResolver {
 
 /// Finds the URLs an inline script loads: absolute or scheme-relative URLs inside string literals.
 enum InlineURLScanner {
+    /// The URLs inline code loads: literal URLs, and the whole URLs its loader snippets build
+    /// (`SnippetEvaluator`), which replace the cut-off literal they start with.
+    static func loadedURLs(in text: String) -> [String] {
+        let literal = urls(in: text)
+        guard !literal.isEmpty else { return literal }
+        let built = SnippetEvaluator.urls(in: text)
+        guard !built.isEmpty else { return literal }
+        var out: [String] = []
+        for u in literal where !built.contains(where: { $0.count > u.count && $0.hasPrefix(u) }) { out.append(u) }
+        for b in built where !out.contains(b) { out.append(b) }
+        return out
+    }
+
     static func urls(in text: String) -> [String] {
         var found: [String] = []
         var seen = Set<String>()

@@ -40,7 +40,14 @@ public enum ScanOutput {
             ("party", .string(r.party.rawValue)),
             ("vendor", r.vendor.map(vendor) ?? .null),
             ("tag_ids", .array(r.tagIDs.map { .string($0) })),
+            ("via", .str(r.via)),
+            ("tag", r.tag.map(tag) ?? .null),
         ])
+    }
+
+    public static func tag(_ t: TagRef) -> JSONValue {
+        .object([("type", .string(t.type)), ("id", .str(t.id)), ("consent", .array(t.consent.map { .string($0) })),
+                 ("container", .str(t.container))])
     }
 
     public static func vendor(_ v: VendorRef) -> JSONValue {
@@ -107,6 +114,19 @@ public struct TextReport {
                 if !ids.isEmpty { out += " · ids \(ids.joined(separator: " "))" }
                 out += "\n"
             }
+        }
+        // What came in through a container or script, by what it came through.
+        var insideOrder: [String] = []
+        var inside: [String: [String]] = [:]
+        for res in third {
+            guard let via = res.via else { continue }
+            let name = res.tag?.container.map { "\($0) (\(via))" } ?? via
+            if inside[name] == nil { insideOrder.append(name); inside[name] = [] }
+            let what = res.vendor?.name ?? res.host
+            if !inside[name]!.contains(what) { inside[name]!.append(what) }
+        }
+        for name in insideOrder {
+            out += "  inside \(name): \(inside[name]!.joined(separator: ", "))\n"
         }
         if !unknownOrder.isEmpty {
             out += "  unknown third-party hosts:\n"

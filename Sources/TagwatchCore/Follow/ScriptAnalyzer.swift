@@ -1,0 +1,285 @@
+import Foundation
+
+/// What a followed script's content says it loads, independent of the page that loads it, so one
+/// analysis serves every page of a scan or cycle.
+public struct ScriptAnalysis: Sendable {
+    /// What the script (or the container's tags) load, with `via` set to the script's URL.
+    public var found: [ExtractedResource] = []
+    /// Other URLs the script fetches as data and that are analysed in turn (Segment's project
+    /// settings), but are not reported as resources themselves.
+    public var follow: [String] = []
+    /// Problems with the script's content: a truncated container, tag types nothing maps.
+    public var warnings: [String] = []
+    /// "GTM-ABC1234 version 55", "Segment settings", "Tealium iQ" — what the content was.
+    public var kind: String?
+    /// Why the script could not be had (fetch error, over the size cap); nil when analysed.
+    public var error: String?
+    /// Bytes of the script body (for budgets and reports).
+    public var size: Int = 0
+
+    public init() {}
+}
+
+/// Reads a followed script's body: a tag-manager container is expanded tag by tag, Segment
+/// settings become their destinations, Tealium's utag.js its numbered tags, and any other
+/// script is searched for the script URLs and catalog hosts it loads, as inline code is.
+public struct ScriptAnalyzer: Sendable {
+    public var catalog: Catalog
+    private let extractor = Extractor()
+
+    /// Tag types that only listen for events or link conversions and load nothing themselves.
+    static let nonLoadingGTMTypes: Set<String> = [
+        "__cl", "__lcl", "__fsl", "__evl", "__tg", "__hl", "__sdl", "__ytl", "__jel", "__tl", "__zone",
+        "__gclidw", "__paused", "__awec", "__fls_listener",
+    ]
+
+    public init(catalog: Catalog) {
+        self.catalog = catalog
+    }
+
+    /// Analyses `body`, served at `url`.
+    public func analyse(body: [UInt8], url: String) -> ScriptAnalysis {
+        var a = ScriptAnalysis()
+        a.size = body.count
+        do {
+            if let container = try TagManagerContainer.parse(body) {
+                expand(container, url: url, into: &a)
+                return a
+            }
+        } catch {
+            a.warnings.append("\(url) looks like a tag-manager container but cannot be read: \(error)")
+            return a
+        }
+        if let settings = SegmentSettings.parse(body) {
+            a.kind = "Segment settings"
+            for name in settings.destinations {
+                guard let (vendor, rule) = catalog.tagType(.segment, name) else { continue }
+                for u in rule.loads {
+                    a.found.append(ExtractedResource(url: Self.fill(u, settings.parameters[name] ?? [:]).url,
+                                                     kind: Self.kind(forLoad: u), via: url,
+                                                     tag: TagRef(type: name, container: "Segment"), vendorID: vendor.id))
+                }
+            }
+            let unmapped = settings.destinations.filter { catalog.tagType(.segment, $0) == nil && $0 != "Segment.io" }
+            if !unmapped.isEmpty {
+                a.warnings.append("Segment destinations the catalog does not map to a vendor: \(unmapped.sorted().joined(separator: ", "))")
+            }
+            return a
+        }
+        let text = String(decoding: body, as: UTF8.self)
+        if let segment = SegmentSettings.settingsURL(forLibrary: url) {
+            a.kind = "Segment analytics.js"
+            a.follow.append(segment)
+        }
+        if let tealium = Tealium.tagURLs(in: text, library: url) {
+            a.kind = "Tealium iQ"
+            for u in tealium { a.found.append(ExtractedResource(url: u, kind: .script, via: url)) }
+        }
+        for u in InlineURLScanner.loadedURLs(in: text) {
+            guard let resolved = URLResolver.resolve(u, against: url) else { continue }
+            a.found.append(ExtractedResource(url: resolved, kind: .inlineScript, inlineIndex: -1, via: url))
+        }
+        return a
+    }
+
+    private func expand(_ c: TagManagerContainer, url: String, into a: inout ScriptAnalysis) {
+        a.kind = [c.publicID ?? "tag-manager container", c.version.map { "version \($0)" }].compactMap { $0 }.joined(separator: " ")
+        var unmapped: [String: Int] = [:]
+        var seen = Set<String>()
+        func add(_ r: ExtractedResource) {
+            let key = "\(r.kind.rawValue) \(r.url) \(r.tag?.id ?? "")"
+            if seen.insert(key).inserted { a.found.append(r) }
+        }
+        for tag in c.tags where !tag.paused {
+            let ref = TagRef(type: tag.type, id: tag.id, consent: tag.consent, container: c.publicID)
+            var produced = false
+            switch tag.type {
+            case "__html":
+                if let html = tag.parameters["vtp_html"] {
+                    let fragment = extractor.extractFragment(html: html, baseURL: url)
+                    var claimed = Set<String>()
+                    for r in fragment.resources {
+                        var r = r
+                        r.via = url
+                        r.tag = ref
+                        if r.kind == .inlineScript { r.inlineIndex = -1 }
+                        if let (host, path) = URLResolver.hostAndPath(r.url), let m = catalog.match(host: host, path: path) {
+                            claimed.insert(catalog.vendors[m.vendorIndex].id)
+                        }
+                        add(r)
+                    }
+                    // A vendor's snippet that names none of its URLs (they are built at run time).
+                    for script in fragment.inlineScripts {
+                        for index in catalog.signatureMatches(in: script) where !claimed.contains(catalog.vendors[index].id) {
+                            let v = catalog.vendors[index]
+                            claimed.insert(v.id)
+                            add(ExtractedResource(url: url + "#tag-\(tag.id ?? "?")", kind: .inlineScript, via: url, tag: ref,
+                                                  vendorID: v.id, tagIDs: catalog.tagIDs(vendor: index, in: script)))
+                        }
+                    }
+                }
+                produced = true
+            case "__img":
+                if let u = tag.parameters["vtp_url"], let resolved = URLResolver.resolve(u, against: url) {
+                    add(ExtractedResource(url: resolved, kind: .img, via: url, tag: ref))
+                }
+                produced = true
+            default:
+                if let (vendor, rule) = catalog.tagType(.gtm, tag.type) {
+                    for u in rule.loads {
+                        let filled = Self.fill(u, tag.parameters)
+                        add(ExtractedResource(url: filled.url, kind: Self.kind(forLoad: u), via: url, tag: ref,
+                                              vendorID: vendor.id, tagIDs: filled.values))
+                    }
+                    produced = true
+                } else if let permitted = c.permittedURLs[tag.type] {
+                    for p in permitted {
+                        let u = p.url.replacingOccurrences(of: "://*.", with: "://")
+                        guard let resolved = URLResolver.resolve(u, against: url) else { continue }
+                        add(ExtractedResource(url: resolved, kind: p.permission == "inject_script" ? .script : (p.permission == "send_pixel" ? .img : .iframe),
+                                              via: url, tag: ref))
+                    }
+                    produced = true
+                }
+            }
+            // Destinations a tag names by id (`G-…`, `AW-…`, `DC-…`) load what the gtag rules say.
+            for (key, value) in tag.parameters.sorted(by: { $0.key < $1.key }) where key != "vtp_html" {
+                guard Self.isDestinationID(value), let (vendor, rule) = catalog.tagType(.gtag, value) else { continue }
+                for u in rule.loads {
+                    let filled = Self.fill(u, ["id": value])
+                    add(ExtractedResource(url: filled.url, kind: Self.kind(forLoad: u), via: url, tag: ref,
+                                          vendorID: vendor.id, tagIDs: [value]))
+                }
+                produced = true
+            }
+            if !produced && !Self.nonLoadingGTMTypes.contains(tag.type) {
+                unmapped[tag.type, default: 0] += 1
+            }
+        }
+        if !unmapped.isEmpty {
+            let list = unmapped.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
+            a.warnings.append("\(c.publicID ?? url): tags of types the catalog does not map to a vendor: \(list)")
+        }
+    }
+
+    static func isDestinationID(_ s: String) -> Bool {
+        guard s.count >= 4, s.count <= 40, let dash = s.firstIndex(of: "-") else { return false }
+        let prefix = s[..<dash]
+        guard prefix.count >= 1, prefix.count <= 3, prefix.allSatisfy({ $0.isUppercase && $0.isASCII }) else { return false }
+        return s[s.index(after: dash)...].allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" || $0 == "_" }
+    }
+
+    /// `https://…/gtag/js` and `.js` paths are scripts; other loads are requests (pixels, beacons).
+    static func kind(forLoad template: String) -> ResourceKind {
+        let path = template.split(separator: "?", maxSplits: 1).first.map(String.init) ?? template
+        return path.hasSuffix(".js") || path.contains("/gtag/js") || path.hasSuffix(".mjs") ? .script : .img
+    }
+
+    /// Fills `{name}` (or `{vtp_name}`) placeholders from `values`. A placeholder in the query
+    /// whose value is not known drops its whole `key=` pair; elsewhere it stays as `{name}`, so
+    /// no URL is cut off at a value known only at run time.
+    static func fill(_ template: String, _ values: [String: String]) -> (url: String, values: [String]) {
+        var used: [String] = []
+        func value(_ name: String) -> String? {
+            let v = values[name] ?? values["vtp_" + name] ?? (name.hasPrefix("vtp_") ? values[String(name.dropFirst(4))] : nil)
+            guard let v, !v.isEmpty else { return nil }
+            return v.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=#?/")))
+                ?? v
+        }
+        var base = template
+        var query: String?
+        if let q = template.firstIndex(of: "?") {
+            base = String(template[..<q])
+            query = String(template[template.index(after: q)...])
+        }
+        func substitute(_ s: String) -> (String, Bool) {
+            var out = ""
+            var allKnown = true
+            var rest = Substring(s)
+            while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+                out += rest[..<open]
+                let name = String(rest[rest.index(after: open)..<close])
+                if let v = value(name) {
+                    out += v
+                    used.append(v.removingPercentEncoding ?? v)
+                } else {
+                    out += "{\(name)}"
+                    allKnown = false
+                }
+                rest = rest[rest.index(after: close)...]
+            }
+            return (out + rest, allKnown)
+        }
+        var url = substitute(base).0
+        if let query {
+            let pairs = query.split(separator: "&").compactMap { pair -> String? in
+                let (s, known) = substitute(String(pair))
+                return known ? s : nil
+            }
+            if !pairs.isEmpty { url += "?" + pairs.joined(separator: "&") }
+        }
+        return (url, used)
+    }
+}
+
+/// Segment's project settings (`/v1/projects/KEY/settings`): the destinations its analytics.js
+/// loads in the browser are the keys of `integrations`.
+struct SegmentSettings {
+    var destinations: [String]
+    var parameters: [String: [String: String]]
+
+    static func parse(_ body: [UInt8]) -> SegmentSettings? {
+        guard let first = body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }), first == UInt8(ascii: "{"),
+              TagManagerContainer.find(Array("\"integrations\"".utf8), in: body, from: 0, limit: min(body.count, 1 << 20)) != nil,
+              let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+              let integrations = object["integrations"] as? [String: Any] else { return nil }
+        var params: [String: [String: String]] = [:]
+        for (name, v) in integrations {
+            guard let d = v as? [String: Any] else { continue }
+            var p: [String: String] = [:]
+            for (k, x) in d {
+                if let s = x as? String { p[k] = s } else if let n = x as? NSNumber { p[k] = n.stringValue }
+            }
+            params[name] = p
+        }
+        return SegmentSettings(destinations: integrations.keys.sorted(), parameters: params)
+    }
+
+    /// `…/analytics.js/v1/KEY/analytics(.min).js` on any host (Segment's CDN or a custom proxy
+    /// domain) fetches `…/v1/projects/KEY/settings` from the same origin.
+    static func settingsURL(forLibrary url: String) -> String? {
+        guard let r = url.range(of: "/analytics.js/v1/") else { return nil }
+        let rest = url[r.upperBound...]
+        guard let slash = rest.firstIndex(of: "/") else { return nil }
+        let key = rest[..<slash]
+        let file = rest[rest.index(after: slash)...]
+        guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber }), file.hasPrefix("analytics") else { return nil }
+        return String(url[..<r.lowerBound]) + "/v1/projects/\(key)/settings"
+    }
+}
+
+/// Tealium iQ's `utag.js` lists its tags in `utag.loader.cfg`; each loads as `utag.N.js` beside it.
+enum Tealium {
+    static func tagURLs(in text: String, library url: String) -> [String]? {
+        guard let cfg = text.range(of: "utag.loader.cfg") else { return nil }
+        let dir = url.split(separator: "?", maxSplits: 1).first.map { s -> String in
+            guard let slash = s.lastIndex(of: "/") else { return String(s) }
+            return String(s[...slash])
+        } ?? url
+        var ids: [String] = []
+        var rest = text[cfg.upperBound...].prefix(200_000)
+        // Entries look like "7":{load:1,send:1,...}
+        while let q = rest.firstIndex(of: "\"") {
+            let after = rest[rest.index(after: q)...]
+            guard let end = after.firstIndex(of: "\"") else { break }
+            let key = after[..<end]
+            let tail = after[after.index(after: end)...]
+            if !key.isEmpty, key.count <= 6, key.allSatisfy(\.isNumber), tail.hasPrefix(":{"), !ids.contains(String(key)) {
+                ids.append(String(key))
+            }
+            rest = tail
+            if tail.hasPrefix("};") || ids.count > 500 { break }
+        }
+        return ids.map { dir + "utag.\($0).js" }
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+
+/// Limits of script following, per scan or daemon cycle.
+public struct FollowOptions: Sendable {
+    /// Off: only what the page's HTML names is reported.
+    public var enabled = true
+    /// Largest script body read (a container of 10,000 tags is a few MB).
+    public var maxScriptBytes = 8 * 1024 * 1024
+    /// Distinct scripts fetched or read per scan or cycle.
+    public var maxScripts = 5000
+    /// Bytes of scripts fetched or read per scan or cycle.
+    public var maxTotalBytes = 512 * 1024 * 1024
+    /// How many scripts deep: page → container → a tag's script → what that script loads.
+    public var depth = 3
+    /// For file and folder targets, also fetch scripts that are not on disk (off: offline).
+    public var remoteForFiles = false
+
+    public init() {}
+}
+
+/// Fetches each distinct script a scan's pages load once (or reads it from disk for saved and
+/// built pages), analyses it once, and adds what it loads to every page that loads it, with
+/// `via` naming the script. Shared by the scan's parsing threads: a script two pages load at
+/// the same time is fetched once, the second page waiting for the first's result.
+public final class ScriptFollower: @unchecked Sendable {
+    public let options: FollowOptions
+    let analyzer: ScriptAnalyzer
+    let detector: Detector
+    let fetchOptions: FetchOptions
+
+    private let lock = NSCondition()
+    private var cache: [String: ScriptAnalysis] = [:]
+    private var pending = Set<String>()
+    private var scriptsTaken = 0
+    private var bytesTaken = 0
+
+    public init(catalog: Catalog, detector: Detector, fetchOptions: FetchOptions, options: FollowOptions) {
+        self.analyzer = ScriptAnalyzer(catalog: catalog)
+        self.detector = detector
+        self.options = options
+        var fo = fetchOptions
+        fo.maxBodyBytes = options.maxScriptBytes
+        self.fetchOptions = fo
+    }
+
+    /// Scripts fetched or read so far, and their bytes.
+    public var usage: (scripts: Int, bytes: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (scriptsTaken, bytesTaken)
+    }
+
+    /// Adds to `report` what the scripts it loads load, level by level up to `options.depth`.
+    public func follow(_ report: inout PageReport, job: ScanJob, cancellation: FetchCancellation? = nil) {
+        guard options.enabled, report.error == nil else { return }
+        var local = LocalScripts(job: job)
+        if job.isScriptFile, let p = job.path { local?.explicit[job.url] = p }
+        var keys = Set(report.resources.map { $0.kind.rawValue + " " + $0.url })
+        var level: [String] = []
+        for r in report.resources where r.kind == .script || (r.kind == .inlineScript && Detector.isScriptPath(
+            URLResolver.hostAndPath(r.url)?.path ?? "", url: r.url)) {
+            if !level.contains(r.url) { level.append(r.url) }
+        }
+        // A container or script scanned as a file is the first thing followed.
+        if job.isScriptFile { level = [job.url] }
+        var followed = Set<String>()
+        var skippedRemote = 0
+        for _ in 0..<options.depth {
+            let urls = level.filter { followed.insert($0).inserted }
+            if urls.isEmpty || cancellation?.isCancelled == true { break }
+            var remote: [String] = []
+            var localPaths: [String: String] = [:]
+            for u in urls {
+                if let p = local?.path(for: u) { localPaths[u] = p } else if job.path != nil && !options.remoteForFiles && !job.isScriptFile {
+                    skippedRemote += 1
+                } else if job.path == nil || options.remoteForFiles {
+                    remote.append(u)
+                }
+            }
+            let analyses = analyses(remote: remote, local: localPaths, cancellation: cancellation)
+            var next: [String] = []
+            for u in urls {
+                guard let a = analyses[u] else { continue }
+                if let e = a.error {
+                    report.warnings.append("script \(u) not followed: \(e)")
+                    continue
+                }
+                for w in a.warnings where !report.warnings.contains(w) { report.warnings.append(w) }
+                for r in detector.detectFollowed(a.found, pageURL: report.url) {
+                    if r.kind == .script, !next.contains(r.url) { next.append(r.url) }
+                    if keys.insert(r.kind.rawValue + " " + r.url).inserted || r.tag != nil && keys.insert("tag \(r.url) \(r.tag?.id ?? "")").inserted {
+                        report.resources.append(r)
+                    }
+                }
+                next += a.follow.filter { !next.contains($0) }
+            }
+            level = next
+        }
+        if skippedRemote > 0 {
+            report.warnings.append("\(skippedRemote) script\(skippedRemote == 1 ? "" : "s") not on disk were not fetched (a file target is scanned offline; --follow-remote fetches them)")
+        }
+    }
+
+    /// The analysis of each URL: cached, or fetched/read now (once across threads).
+    private func analyses(remote: [String], local: [String: String], cancellation: FetchCancellation?) -> [String: ScriptAnalysis] {
+        var result: [String: ScriptAnalysis] = [:]
+        var mine: [String] = []
+        var waitFor: [String] = []
+        lock.lock()
+        for u in remote + local.keys.sorted() {
+            if let a = cache[u] { result[u] = a } else if pending.contains(u) { waitFor.append(u) } else {
+                if scriptsTaken >= options.maxScripts || bytesTaken >= options.maxTotalBytes {
+                    var a = ScriptAnalysis()
+                    a.error = "the follow budget of this scan is spent (\(options.maxScripts) scripts or \(options.maxTotalBytes) bytes)"
+                    result[u] = a
+                    continue
+                }
+                scriptsTaken += 1
+                pending.insert(u)
+                mine.append(u)
+            }
+        }
+        lock.unlock()
+
+        var done: [String: ScriptAnalysis] = [:]
+        let mineRemote = mine.filter { local[$0] == nil }
+        for u in mine where local[u] != nil {
+            var a: ScriptAnalysis
+            do {
+                let body = try FileSource.read(local[u]!, maxBytes: options.maxScriptBytes)
+                a = analyzer.analyse(body: body, url: u)
+            } catch {
+                a = ScriptAnalysis()
+                a.error = "\(error)"
+            }
+            done[u] = a
+        }
+        if !mineRemote.isEmpty {
+            var collected: [String: ScriptAnalysis] = [:]
+            Fetcher(options: fetchOptions).fetch(mineRemote, cancellation: cancellation) { i, r in
+                var a: ScriptAnalysis
+                if let e = r.error {
+                    a = ScriptAnalysis()
+                    a.error = e.contains("limit") ? "\(e) (follow: max_script_bytes is \(options.maxScriptBytes))" : e
+                } else if let s = r.status, !(200..<300).contains(s) {
+                    a = ScriptAnalysis()
+                    a.error = "HTTP \(s) from \(r.finalURL)"
+                } else {
+                    a = analyzer.analyse(body: r.body, url: mineRemote[i])
+                }
+                collected[mineRemote[i]] = a
+            }
+            for (u, a) in collected { done[u] = a }
+            for u in mineRemote where done[u] == nil {
+                var a = ScriptAnalysis()
+                a.error = "not fetched"
+                done[u] = a
+            }
+        }
+
+        lock.lock()
+        for (u, a) in done {
+            // A cancelled fetch is not remembered: the next cycle tries again.
+            if cancellation?.isCancelled != true { cache[u] = a }
+            bytesTaken += a.size
+            pending.remove(u)
+            result[u] = a
+        }
+        lock.broadcast()
+        for u in waitFor {
+            while cache[u] == nil && pending.contains(u) { lock.wait() }
+            var missing = ScriptAnalysis()
+            missing.error = "cancelled"
+            result[u] = cache[u] ?? missing
+        }
+        lock.unlock()
+        return result
+    }
+}
+
+/// Where a script a saved or built page loads is on disk: beside the page (a `*_files/` folder,
+/// a built `dist/`), in a mirror laid out by host (`www.googletagmanager.com/gtm.js`), or, for
+/// a tag-manager container, a file beside the page named with its id (`…GTM-ABC1234….js`).
+/// Only regular files under the folders the operator named are read.
+struct LocalScripts {
+    let pageDirectory: String
+    let roots: [String]
+    let siteRoot: String
+    let pageURL: String
+
+    init?(job: ScanJob) {
+        guard let path = job.path else { return nil }
+        let dir = (path as NSString).deletingLastPathComponent
+        pageDirectory = dir.isEmpty ? "." : dir
+        pageURL = job.url
+        // The site's root: the page's folder less the folders its URL path has.
+        var site = pageDirectory
+        if let (_, urlPath) = URLResolver.hostAndPath(job.url) {
+            let dirs = urlPath.split(separator: "/", omittingEmptySubsequences: true).dropLast(urlPath.hasSuffix("/") ? 0 : 1)
+            var components = (site as NSString).pathComponents
+            for d in dirs.reversed() {
+                if components.last == String(d).removingPercentEncoding ?? String(d) { components.removeLast() } else { break }
+            }
+            site = NSString.path(withComponents: components)
+        }
+        siteRoot = site
+        var roots = [job.root ?? pageDirectory, siteRoot, pageDirectory]
+        // A mirror saved by host (`www.example.com/index.html`): its parent holds the other hosts.
+        if let host = URLResolver.hostAndPath(job.url)?.host, (siteRoot as NSString).lastPathComponent == host {
+            roots.append((siteRoot as NSString).deletingLastPathComponent)
+        }
+        var unique: [String] = []
+        for r in roots.map({ ($0 as NSString).standardizingPath }) where !unique.contains(r) { unique.append(r) }
+        self.roots = unique
+    }
+
+    /// The script file scanned as a target is itself.
+    var explicit: [String: String] = [:]
+
+    func path(for url: String) -> String? {
+        if let p = explicit[url] { return p }
+        if url.hasPrefix("file://") {
+            guard let p = URL(string: url)?.path else { return nil }
+            return allowed(p) ? p : nil
+        }
+        guard let (host, rawPath) = URLResolver.hostAndPath(url) else { return nil }
+        let path = rawPath.removingPercentEncoding ?? rawPath
+        let query = url.firstIndex(of: "?").map { String(url[$0...]) } ?? ""
+        var candidates: [String] = []
+        if let page = URLResolver.hostAndPath(pageURL), page.host == host {
+            candidates.append(siteRoot + path)
+        }
+        for root in roots {
+            candidates.append(root + "/" + host + path + query)
+            candidates.append(root + "/" + host + path)
+            if path.hasSuffix("/") { candidates.append(root + "/" + host + path + "index.html") }
+        }
+        for c in candidates where allowed(c) && Self.isRegularFile(c) { return c }
+        // A container saved beside the page under a name carrying its id.
+        if let id = Self.containerID(in: url) {
+            for dir in [pageDirectory] + roots {
+                guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
+                for n in names.sorted() where n.contains(id) {
+                    let lower = n.lowercased()
+                    guard lower.hasSuffix(".js") || lower.hasSuffix(".js.gz") || lower.hasSuffix(".json")
+                        || lower.hasSuffix(".download") else { continue }
+                    let p = dir + "/" + n
+                    if Self.isRegularFile(p) { return p }
+                }
+            }
+        }
+        return nil
+    }
+
+    /// `GTM-…` in a `gtm.js?id=` URL.
+    static func containerID(in url: String) -> String? {
+        guard url.contains("gtm"), let r = url.range(of: "GTM-") else { return nil }
+        let id = url[r.lowerBound...].prefix { $0.isLetter || $0.isNumber || $0 == "-" }
+        return id.count >= 8 ? String(id) : nil
+    }
+
+    private func allowed(_ p: String) -> Bool {
+        let std = (p as NSString).standardizingPath
+        if p.split(separator: "/").contains("..") { return false }
+        return roots.contains { std == $0 || std.hasPrefix($0 == "/" ? "/" : $0 + "/") }
+    }
+
+    static func isRegularFile(_ p: String) -> Bool {
+        guard let attrs = try? FileManager.default.attributesOfItem(atPath: p) else { return false }
+        return (attrs[.type] as? FileAttributeType) == .typeRegular
+    }
+}
