@@ -13,10 +13,12 @@ import TagwatchTestSupport
                 resourceURL: "https://static.hotjar.com/c/hotjar-1.js") { "Hotjar is on \($0) but nobody has approved it." }
     }
 
-    func outOfScope(_ page: String) -> Finding {
-        Finding(kind: .outOfScope, severity: .high, page: page, vendor: Self.hotjar, subject: "hotjar", resourceURL: nil) {
+    func outOfScope(_ page: String, labels: [String] = ["payment"]) -> Finding {
+        var f = Finding(kind: .outOfScope, severity: .high, page: page, vendor: Self.hotjar, subject: "hotjar", resourceURL: nil) {
             "Hotjar is approved, but not on \($0)."
         }
+        f.pageLabels = labels
+        return f
     }
 
     func observation(_ page: String, _ findings: [Finding], error: String? = nil) -> PageObservation {
@@ -26,16 +28,18 @@ import TagwatchTestSupport
         return PageObservation(page: page, target: page, labels: [], report: report, findings: findings)
     }
 
-    @Test func differGroupsByKindAndSubjectButKeepsPageScopeKindsPerPage() {
+    @Test func differGroupsByKindAndSubjectButKeepsScopeKindsOnLabelledPagesPerPage() {
         let pages = ["https://a.test/1", "https://a.test/2", "https://a.test/3"]
-        let current = pages.map(unapproved) + pages.prefix(2).map(outOfScope)
+        let unlabelled = ["https://a.test/4", "https://a.test/5"]
+        let current = pages.map(unapproved) + pages.prefix(2).map { outOfScope($0) } + unlabelled.map { outOfScope($0, labels: []) }
         let d = Differ.diff(open: [], current: current, grouping: .vendor) { _, _ in true }
-        #expect(d.raise.count == 3, "one unapproved-vendor alert for all pages, two out-of-scope alerts")
+        #expect(d.raise.count == 4, "one unapproved-vendor alert for all pages, one out-of-scope per labelled page, one for the rest")
         let grouped = try! #require(d.raise.first { $0.finding.kind == .unapprovedVendor })
         #expect(grouped.pages == pages)
-        #expect(Set(d.raise.filter { $0.finding.kind == .outOfScope }.map(\.pages)) == [["https://a.test/1"], ["https://a.test/2"]])
+        #expect(Set(d.raise.filter { $0.finding.kind == .outOfScope }.map(\.pages))
+                == [["https://a.test/1"], ["https://a.test/2"], unlabelled])
         let perPage = Differ.diff(open: [], current: current, grouping: .page) { _, _ in true }
-        #expect(perPage.raise.count == 5)
+        #expect(perPage.raise.count == 7)
         let a = Alert(finding: unapproved(pages[0]), pages: pages, grouping: .vendor, at: "t")
         #expect(a.message == "Hotjar is on 3 pages (https://a.test/1, https://a.test/2, https://a.test/3) but nobody has approved it.")
         #expect(Alert.thousands(3093) == "3,093" && Alert.thousands(12) == "12" && Alert.thousands(1_000_000) == "1,000,000")

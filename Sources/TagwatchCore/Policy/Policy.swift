@@ -34,6 +34,9 @@ public struct Finding: Sendable, Hashable {
     /// The message with the page left as `Finding.placeholder`, so an alert that holds on many
     /// pages can say where in one sentence ("on 1,000 pages (…)").
     public var template: String
+    /// The labels of the page it was found on: scope findings on a labelled page (a payment page,
+    /// say) stay per page.
+    public var pageLabels: [String] = []
 
     public init(kind: FindingKind, severity: Severity, page: String, vendor: VendorRef?, subject: String,
                 resourceURL: String?, message: String, template: String? = nil) {
@@ -60,8 +63,13 @@ public struct Finding: Sendable, Hashable {
     /// A stable identity: the same condition on the same page always has the same key.
     public var key: String { "\(kind.rawValue)|\(page)|\(subject)" }
 
-    /// Kinds about one page's scope: an alert of these is always per page, whatever the grouping.
-    public var isPageScope: Bool { kind == .outOfScope || kind == .requiredVendorMissing || kind == .targetUnreachable }
+    /// About one page: a vendor outside its scope or a required one missing on a labelled page, or a
+    /// page unreachable. An alert of these is per page, whatever the grouping.
+    public var isPageScope: Bool { Finding.isPageScope(kind, labelled: !pageLabels.isEmpty) }
+
+    public static func isPageScope(_ kind: FindingKind, labelled: Bool) -> Bool {
+        kind == .targetUnreachable || (labelled && (kind == .outOfScope || kind == .requiredVendorMissing))
+    }
 
     /// The identity of the alert this finding belongs to: (kind, subject) across pages when
     /// grouped, (kind, page, subject) for page-scope kinds or `group_by: page`.
@@ -159,6 +167,7 @@ public struct Policy: Sendable {
                 "\(v.name) is required on \($0) but was not found there."
             })
         }
+        for i in findings.indices { findings[i].pageLabels = labels }
         return findings
     }
 }

@@ -220,18 +220,22 @@ public final class Store {
     /// `group_by` changed) are merged into the alerts today's grouping makes of them, keeping
     /// every page: nothing open is lost, and each new alert is raised once.
     private func regroup(at time: String) throws -> [AlertEvent] {
-        let foreign = try openAlertsWithPages().filter { a, _ in
-            let wanted: AlertGrouping = Finding(kind: a.kind, severity: a.severity, page: a.page, vendor: nil, subject: a.subject,
-                                                resourceURL: nil, message: "").isPageScope ? .page : grouping
-            return a.grouping != wanted
+        var labelsOf: [String: [String]] = [:]
+        for r in try db.query("SELECT url, labels FROM pages WHERE labels != ''") {
+            labelsOf[r[0].string!] = r[1].string!.split(separator: ",").map(String.init)
+        }
+        let foreign = try openAlertsWithPages().filter { a, pages in
+            let labelled = pages.contains { labelsOf[$0] != nil }
+            return a.grouping != (Finding.isPageScope(a.kind, labelled: labelled) ? .page : grouping)
         }
         guard !foreign.isEmpty else { return [] }
         var order: [String] = []
         var targets: [String: (alert: Alert, pages: Set<String>, firstSeen: String)] = [:]
         for (old, pages) in foreign {
             for p in pages {
-                let f = Finding(kind: old.kind, severity: old.severity, page: p, vendor: old.vendor, subject: old.subject,
+                var f = Finding(kind: old.kind, severity: old.severity, page: p, vendor: old.vendor, subject: old.subject,
                                 resourceURL: old.resourceURL, message: old.message, template: old.template)
+                f.pageLabels = labelsOf[p] ?? []
                 let id = Alert.id(forKey: f.alertKey(grouping))
                 if var t = targets[id] {
                     t.pages.insert(p)
@@ -243,8 +247,9 @@ public final class Store {
                     targets[id] = (Alert(finding: f, pages: [p], grouping: grouping, at: time), [p], old.firstSeen)
                 }
             }
-            let f = Finding(kind: old.kind, severity: old.severity, page: old.page, vendor: old.vendor, subject: old.subject,
+            var f = Finding(kind: old.kind, severity: old.severity, page: old.page, vendor: old.vendor, subject: old.subject,
                             resourceURL: nil, message: "")
+            f.pageLabels = labelsOf[old.page] ?? []
             try db.query("UPDATE alerts SET state = 'merged', merged_into = ? WHERE id = ?",
                          [.text(Alert.id(forKey: f.alertKey(grouping))), .text(old.id)])
         }
