@@ -129,7 +129,13 @@ public struct Report: Sendable {
             byStatus[v.status, default: 0] += 1
         }
         var h = "<h2>Summary</h2>\n<div class=\"cards\">\n"
-        h += countTable("Vendors by category", byCategory.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { ($0.key, $0.value, nil) })
+        let categories = byCategory.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+        var categoryRows = categories.prefix(10).map { ($0.key, $0.value, String?.none) }
+        if categories.count > 10 {
+            let rest = categories.dropFirst(10)
+            categoryRows.append(("\(rest.count) more categories", rest.reduce(0) { $0 + $1.value }, nil))
+        }
+        h += countTable("Vendors by category", categoryRows)
         h += countTable("Vendors by registry status", ["denied", "unapproved", "unknown", "required", "approved"].compactMap { s in
             byStatus[s].map { (s, $0, "s-" + s) }
         })
@@ -141,13 +147,13 @@ public struct Report: Sendable {
 
     func inventory() -> String {
         var h = "<h2>Vendor inventory</h2>\n<table><thead><tr><th>Vendor</th><th>Company</th><th>Category</th><th>Status</th><th>Owner</th>"
-        h += "<th class=\"n\">Pages</th><th>First seen</th><th>Last seen</th><th>Via</th></tr></thead><tbody>\n"
+        h += "<th class=\"n\" title=\"pages whose latest scan saw it / pages that ever did\">Pages</th><th>First seen</th><th>Last seen</th><th>Via</th></tr></thead><tbody>\n"
         for v in vendors {
             let r = v.row
             let name = r.vendor.map { "\($0.name) (\($0.id))" } ?? r.subject
             h += "<tr><td>\(HTML.escape(name))</td><td>\(HTML.escape(r.vendor?.company ?? "—"))</td>"
             h += "<td>\(HTML.escape(r.vendor?.category ?? "—"))</td><td class=\"s-\(v.status)\">\(v.status)</td>"
-            h += "<td>\(HTML.escape(v.owner ?? "—"))</td><td class=\"n\">\(Alert.thousands(r.pages))\(r.pages == r.pagesEver ? "" : " (of \(Alert.thousands(r.pagesEver)) ever)")</td>"
+            h += "<td>\(HTML.escape(v.owner ?? "—"))</td><td class=\"n d\">\(Alert.thousands(r.pages))\(r.pages == r.pagesEver ? "" : " <small title=\"pages that ever had it\">/ \(Alert.thousands(r.pagesEver))</small>")</td>"
             h += "<td class=\"d\">\(HTML.escape(r.firstSeen))</td><td class=\"d\">\(HTML.escape(r.lastSeen))</td>"
             h += "<td class=\"url\">\(r.via.isEmpty ? "page HTML" : r.via.map(HTML.escape).joined(separator: "<br>"))</td></tr>\n"
         }
