@@ -8,9 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 n=${1:-1000}; seed=${2:-42}
-out=$top/.build-bench/alerts; rm -rf "$out"; mkdir -p "$out"
+out=$top/bench/out/alerts; rm -rf "$out"; mkdir -p "$out"
 tw=$top/.build/release/tagwatch
-[ -x "$tw" ] || swift build -c release >/dev/null
+swift build -c release >/dev/null
 python3 bench/gen_site.py --out "$out/site" --n "$n" --seed "$seed" >/dev/null
 port=$((20000 + RANDOM % 20000))
 bench/serve start "$out/site" "$port" "$out/nginx" >/dev/null
@@ -34,7 +34,7 @@ done
 d=$out/vendor
 echo "report: $(stat -c %s "$d/report.html") B, $(grep -c '<tr>' "$d/report.html") table rows"
 start=$(date +%s.%N); "$tw" report --config "$d/tagwatch.yaml" --out "$d/report2.html"; end=$(date +%s.%N)
-echo "tagwatch report: $(echo "$end - $start" | bc) s"
+echo "tagwatch report: $(awk "BEGIN{printf \"%.3f\", $end - $start}") s"
 if command -v chromium >/dev/null; then
   echo '<!doctype html><title>empty</title>' > "$out/empty.html"
   shot() { chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$out/prof" \
@@ -42,6 +42,6 @@ if command -v chromium >/dev/null; then
   shot "$out/empty.html"   # warm up
   for f in empty.html vendor/report.html empty.html vendor/report.html empty.html vendor/report.html; do
     s=$(date +%s.%N); shot "$out/$f"; e=$(date +%s.%N)
-    echo "chromium screenshot $f: $(echo "$e - $s" | bc) s"
+    echo "chromium screenshot $f: $(awk "BEGIN{printf \"%.3f\", $e - $s}") s"
   done
 fi
