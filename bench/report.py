@@ -85,7 +85,7 @@ def main():
         ok = sum(1 for l in (read(res, "curl.out") or "").split() if l == "200")
         curl.update(pages=ok, note=f"{ok} HTTP 200 of {a.pages}")
     scans = {}
-    for key, n in (("scan", a.pages), ("scan-small", a.small), ("shared", None)):
+    for key, n in (("scan", a.pages), ("scan-nofollow", a.pages), ("scan-small", a.small), ("shared", None)):
         t = timing(res, key)
         doc = read_json(res, key + ".out")
         if t and doc:
@@ -119,6 +119,7 @@ def main():
 
     row("(a) curl --parallel --parallel-max 32 (fetch ceiling)", curl)
     row("(b) tagwatch scan --format json", scans["scan"])
+    row("(b) tagwatch scan --no-follow --format json", scans["scan-nofollow"])
     row(f"(b) tagwatch scan --format json, {a.small} pages", scans["scan-small"])
     row("(c) tagwatch run --once, first cycle (empty state)", runs["run1"])
     row("(c) tagwatch run --once, second cycle (same state)", runs["run2"])
@@ -138,6 +139,9 @@ def main():
         ratios["c_over_d"] = c / parse["pages_per_s"]
     lines.append("Ratios: " + ", ".join(f"{k.replace('_over_', ')/(').replace('b', '(b').replace('c', '(c').replace('d', 'd)').replace('a', 'a)')} = {v:.2f}"
                                         for k, v in ratios.items()))
+    if scans["scan"] and scans["scan-nofollow"]:
+        lines.append(f"Following scripts: scan {rate(scans['scan']):,.0f} pages/s with it, {rate(scans['scan-nofollow']):,.0f} without "
+                     f"(costs {1 - rate(scans['scan']) / rate(scans['scan-nofollow']):.1%} of scan pages/s).")
     if scans["scan"] and scans["scan-small"]:
         lines.append(f"Peak RSS of (b): {scans['scan-small']['rss_mib']:.1f} MiB at {a.small} pages, "
                      f"{scans['scan']['rss_mib']:.1f} MiB at {a.pages} pages.")

@@ -217,7 +217,11 @@ public struct Scanner: Sendable {
         if let follower {
             var j = job
             j.url = url
-            follower.follow(&report, job: j, cancellation: cancellation)
+            // Scripts beside a saved page (file: URLs) are followed though they are not reported.
+            let seeds = extraction.resources.filter {
+                $0.url.hasPrefix("file:") && ($0.kind == .script || ($0.kind == .inlineScript && Detector.isScriptPath($0.url, url: $0.url)))
+            }.map(\.url)
+            follower.follow(&report, job: j, seeds: seeds, cancellation: cancellation)
         }
         return report
     }

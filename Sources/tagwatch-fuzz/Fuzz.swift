@@ -4,7 +4,8 @@ import TagwatchCore
 // Fuzz targets for libFuzzer (scripts/fuzz builds this with -sanitize=fuzzer,address and
 // -DFUZZING). TAGWATCH_FUZZ_TARGET picks one: `extractor` (default) feeds the input to the
 // HTML extractor and detector as a page; `rules` writes it to a file and loads it as a vendor
-// catalog file, a registry and a config. Without -DFUZZING the same binary replays files
+// catalog file, a registry and a config; `script` analyses it as a followed script (tag-manager
+// containers served and exported, Segment settings, Tealium, loader snippets). Without -DFUZZING the same binary replays files
 // given on the command line through the chosen target, so crashes found become regressions.
 
 private let target = ProcessInfo.processInfo.environment["TAGWATCH_FUZZ_TARGET"] ?? "extractor"
@@ -15,6 +16,7 @@ private let detector: Detector = {
     catalog = (try? CatalogLoader.load(directory: dir)) ?? Catalog()
     return Detector(catalog: catalog)
 }()
+private let analyzer = ScriptAnalyzer(catalog: detector.catalog)
 private let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tagwatch-fuzz-\(getpid()).yaml").path
 
 func runOne(_ bytes: [UInt8]) {
@@ -25,6 +27,9 @@ func runOne(_ bytes: [UInt8]) {
         _ = try? CatalogLoader.load(file: scratch, into: &c)
         _ = try? RegistryLoader.load(file: scratch, catalog: detector.catalog)
         _ = try? Config.load(file: scratch)
+    case "script":
+        let a = analyzer.analyse(body: bytes, url: "https://www.googletagmanager.com/gtm.js?id=GTM-FUZZ1")
+        _ = detector.detectFollowed(a.found, pageURL: "https://www.example.com/a/")
     default:
         let e = extractor.extract(body: bytes, pageURL: "https://www.example.com/a/")
         _ = detector.detect(e, pageURL: "https://www.example.com/a/")

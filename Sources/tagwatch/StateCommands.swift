@@ -128,14 +128,16 @@ struct InventoryCommand: ParsableCommand {
                 .object([("page", .string(r.page)), ("url", .string(r.url)), ("kind", .string(r.kind)), ("host", .string(r.host)),
                          ("party", .string(r.party)), ("vendor", r.vendor.map(ScanOutput.vendor) ?? .null),
                          ("tag_ids", .array(r.tagIDs.map { .string($0) })), ("integrity", .str(r.integrity)),
-                         ("first_seen", .string(r.firstSeen)), ("last_seen", .string(r.lastSeen)), ("current", .bool(r.current))])
+                         ("first_seen", .string(r.firstSeen)), ("last_seen", .string(r.lastSeen)), ("current", .bool(r.current)),
+                         ("via", .str(r.via)), ("tag", r.tag.map(ScanOutput.tag) ?? .null)])
             }))]).serialized(pretty: true))
         case .csv:
-            print("page,url,kind,host,party,vendor_id,vendor_name,company,category,tag_ids,integrity,first_seen,last_seen,current")
+            print("page,url,kind,host,party,vendor_id,vendor_name,company,category,tag_ids,integrity,via,tag_type,tag_id,tag_consent,first_seen,last_seen,current")
             for r in rows {
                 let fields = [r.page, r.url, r.kind, r.host, r.party, r.vendor?.id ?? "", r.vendor?.name ?? "", r.vendor?.company ?? "",
-                              r.vendor?.category ?? "", r.tagIDs.joined(separator: " "), r.integrity ?? "", r.firstSeen, r.lastSeen,
-                              r.current ? "yes" : "no"]
+                              r.vendor?.category ?? "", r.tagIDs.joined(separator: " "), r.integrity ?? "",
+                              r.via ?? "", r.tag?.type ?? "", r.tag?.id ?? "", r.tag?.consent.joined(separator: " ") ?? "",
+                              r.firstSeen, r.lastSeen, r.current ? "yes" : "no"]
                 print(fields.map(csv).joined(separator: ","))
             }
         case .text:
@@ -143,7 +145,7 @@ struct InventoryCommand: ParsableCommand {
             for r in rows {
                 if r.page != page { page = r.page; print(page) }
                 let v = r.vendor.map { "\($0.name) (\($0.company), \($0.category))" } ?? (r.party == "third" ? "unknown" : "first party")
-                print("  \(r.kind.padding(toLength: 13, withPad: " ", startingAt: 0)) \(v)  \(r.url)  seen \(r.firstSeen) .. \(r.lastSeen)\(r.current ? "" : " (gone)")")
+                print("  \(r.kind.padding(toLength: 13, withPad: " ", startingAt: 0)) \(v)  \(r.url)  seen \(r.firstSeen) .. \(r.lastSeen)\(r.current ? "" : " (gone)")\(r.via.map { "  via \(r.tag?.container ?? $0)\(r.tag.map { " tag \($0.type)\($0.id.map { " #\($0)" } ?? "")" } ?? "")" } ?? "")")
             }
         }
     }

@@ -18,6 +18,16 @@ public enum Repo {
     }
 }
 
+/// Confines libcurl to loopback for the whole test process and every `tagwatch` it starts: a
+/// fetch of any other host (a third-party script a test page names, followed by default) goes to
+/// a proxy on a closed loopback port and fails at once, so no test reaches the internet.
+/// libcurl reads these variables itself; the product has no test switch.
+public let confineNetworkToLoopback: Void = {
+    setenv("ALL_PROXY", "http://127.0.0.1:9", 1)
+    setenv("NO_PROXY", "127.0.0.1,localhost,::1", 1)
+    unsetenv("HTTPS_PROXY"); unsetenv("https_proxy"); unsetenv("HTTP_PROXY"); unsetenv("http_proxy")
+}()
+
 public struct TestFailure: Error, CustomStringConvertible {
     public var description: String
     public init(_ d: String) { description = d }
@@ -30,6 +40,7 @@ public final class TestServer: @unchecked Sendable {
 
     /// `tls`: a certificate and key (PEM) to serve HTTPS with.
     public init(root: String, tls: (cert: String, key: String)? = nil) throws {
+        _ = confineNetworkToLoopback
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", Repo.path("Tests/Fixtures/server/testserver.py"), "--root", root, "--port", "0"]
@@ -78,6 +89,7 @@ public struct RunResult: Sendable {
 
 /// Runs the built `tagwatch` with `arguments`, collecting its output.
 public func runTagwatch(_ arguments: [String], cwd: String? = nil, environment: [String: String]? = nil) throws -> RunResult {
+    _ = confineNetworkToLoopback
     let p = Process()
     p.executableURL = URL(fileURLWithPath: Repo.binary)
     p.arguments = arguments
@@ -156,6 +168,7 @@ public final class DaemonProcess: @unchecked Sendable {
     public init(_ arguments: [String], environment: [String: String] = [:]) throws {
         stderrPath = FileManager.default.temporaryDirectory.appendingPathComponent("tw-daemon-\(UUID().uuidString.prefix(8)).log").path
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = confineNetworkToLoopback
         process.executableURL = URL(fileURLWithPath: Repo.binary)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment

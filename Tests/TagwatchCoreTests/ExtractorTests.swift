@@ -60,7 +60,9 @@ import Testing
             """)
         #expect(e.inlineScripts.count == 2)
         let urls = e.resources.filter { $0.kind == .inlineScript }.map(\.url)
-        #expect(urls.contains("https://www.googletagmanager.com/gtm.js?id="))
+        // The snippet builds its URL from the id it is called with: the whole URL, not the literal cut off at `id=`.
+        #expect(urls.contains("https://www.googletagmanager.com/gtm.js?id=GTM-ABC123"))
+        #expect(!urls.contains("https://www.googletagmanager.com/gtm.js?id="))
         #expect(urls.contains("https://cdn.loader.test/x.js"))
         #expect(!urls.contains { $0.contains("twitter.com") })
     }

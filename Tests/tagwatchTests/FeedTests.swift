@@ -24,7 +24,9 @@ import TagwatchTestSupport
         #expect(feed["version"] as? String == "https://jsonfeed.org/version/1.1")
         #expect((feed["title"] as? String)?.isEmpty == false)
         let items = try #require(feed["items"] as? [[String: Any]])
-        #expect(items.count == 4)
+        // 4 from the pages' HTML, and one each (on home and product) for what the GTM-ACME123
+        // container loads: the denied Floodlight tag and the unapproved TikTok pixel.
+        #expect(items.count == 6)
         let iso = try NSRegularExpression(pattern: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"#)
         var ids = Set<String>()
         for item in items {
@@ -43,7 +45,8 @@ import TagwatchTestSupport
             // For people: what, where (pages as links), who and what to do, in HTML beside the text.
             let html = try #require(item["content_html"] as? String)
             let text = try #require(item["content_text"] as? String)
-            #expect(html.contains("<strong>What:</strong>") && html.contains("<strong>Where:</strong> 1 page: <a href=\"https://shop.acme-outfitters.example/checkout/\">"))
+            #expect(html.contains("<strong>What:</strong>") && html.contains("<strong>Where:</strong> "))
+            #expect(html.contains("<a href=\"https://shop.acme-outfitters.example/"))
             #expect(!html.contains("<script"))
             #expect(text.contains("alert tw-"))
         }
@@ -52,6 +55,13 @@ import TagwatchTestSupport
         #expect(html.contains("Hotjar, by Contentsquare (category session-replay, vendor id hotjar)"))
         #expect(html.contains("<pre><code>vendors:\n  hotjar:\n    on: [&quot;https://shop.acme-outfitters.example/checkout/&quot;]</code></pre>"),
                 "the registry lines that let it onto the page: \(html)")
+        #expect(html.contains("<strong>Where:</strong> 1 page: <a href=\"https://shop.acme-outfitters.example/checkout/\">"))
+        // One item for TikTok on two pages, saying the container that loaded it.
+        let tiktok = try #require(items.first { ($0["title"] as? String)?.hasPrefix("Unapproved vendor: TikTok Pixel (ByteDance) on 2 pages") == true })
+        let tiktokHTML = try #require(tiktok["content_html"] as? String)
+        #expect(tiktokHTML.contains("<strong>How it got there:</strong> loaded by <a href=\"https://www.googletagmanager.com/gtm.js?id=GTM-ACME123\">"))
+        #expect(tiktokHTML.contains("<strong>Where:</strong> 2 pages: <a href=\"https://shop.acme-outfitters.example/\">"))
+        #expect(tiktokHTML.contains("status: denied") && tiktokHTML.contains("status: approved"))
     }
 
     /// A feed reader subscribed at install time finds a feed after the first cycle, even with no

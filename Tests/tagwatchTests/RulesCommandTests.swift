@@ -95,9 +95,12 @@ import TagwatchTestSupport
         let findings = checkout["findings"] as! [[String: Any]]
         #expect(findings.contains { $0["kind"] as? String == "out-of-scope" && ($0["vendor"] as? [String: Any])?["category"] as? String == "session-replay" })
         #expect(findings.contains { $0["kind"] as? String == "unknown-third-party" && $0["subject"] as? String == "cdn.quickcart-widgets.net" })
-        // The home page carries only approved vendors.
+        // The home page's HTML carries only approved vendors; its findings are the tags marketing put
+        // inside the GTM-ACME123 container (a denied Floodlight tag, an unapproved TikTok pixel).
         let home = try #require(pages.first { ($0["url"] as? String) == "https://shop.acme-outfitters.example/" })
-        #expect((home["findings"] as! [Any]).isEmpty)
+        let homeFindings = home["findings"] as! [[String: Any]]
+        #expect(Set(homeFindings.compactMap { $0["kind"] as? String }) == ["denied-vendor", "unapproved-vendor"])
+        #expect(homeFindings.allSatisfy { ($0["message"] as? String)?.contains("inside GTM-ACME123") == true })
         // Without --fail-on, findings do not change the exit code.
         let r2 = try runTagwatch(["scan", "--rules", Repo.rules, "--registry", Repo.rules + "/approved.example.yaml",
                                   "--base-url", "https://shop.acme-outfitters.example/", Repo.path("examples/site")])

@@ -53,6 +53,24 @@ public struct Detector: Sendable {
         return out
     }
 
+    /// The ids of `gtag('config', 'ID')` calls.
+    static func gtagDestinations(in script: String) -> [String] {
+        var ids: [String] = []
+        var rest = Substring(script)
+        while let r = rest.range(of: "gtag(") {
+            rest = rest[r.upperBound...]
+            var s = rest.drop { $0 == " " || $0 == "\n" || $0 == "\t" }
+            guard let q = s.first, q == "'" || q == "\"" else { continue }
+            s = s.dropFirst()
+            guard s.hasPrefix("config"), s.dropFirst(6).first == q else { continue }
+            s = s.dropFirst(7).drop { $0 == " " || $0 == "," || $0 == "\n" || $0 == "\t" }
+            guard let q2 = s.first, q2 == "'" || q2 == "\"" else { continue }
+            let id = s.dropFirst().prefix { $0 != q2 && $0 != "\n" }
+            if ScriptAnalyzer.isDestinationID(String(id)), !ids.contains(String(id)) { ids.append(String(id)) }
+        }
+        return ids
+    }
+
     static func isScriptPath(_ path: String, url: String) -> Bool {
         path.hasSuffix(".js") || path.hasSuffix(".mjs") || path.contains("/gtag/js") || path.contains(".js/") || url.contains(".js?")
     }
@@ -89,6 +107,20 @@ public struct Detector: Sendable {
             resources.append(Resource(url: r.url, host: host, kind: r.kind, party: first ? .first : .third,
                                       vendor: match.map { catalog.vendors[$0.vendorIndex].ref },
                                       integrity: r.integrity, tagIDs: tagIDs))
+        }
+        // gtag('config', 'AW-…') names a destination that gtag.js then loads: the catalog's `gtag:`
+        // entries say which product (GA4, Google Ads, Floodlight) and what it loads.
+        for (i, script) in extraction.inlineScripts.enumerated() where script.contains("gtag(") {
+            for id in Self.gtagDestinations(in: script) {
+                guard let (vendor, rule) = catalog.tagType(.gtag, id), !id.hasPrefix("GTM-") else { continue }
+                for u in rule.loads where ScriptAnalyzer.kind(forLoad: u) == .script {
+                    let url = ScriptAnalyzer.fill(u, ["id": id]).url
+                    guard let (host, _) = URLResolver.hostAndPath(url), !resources.contains(where: { $0.url == url }),
+                          seen.insert("inline-script " + url).inserted else { continue }
+                    resources.append(Resource(url: url, host: host, kind: .inlineScript, party: .third, vendor: vendor.ref, tagIDs: [id]))
+                    claimedInline[i, default: []].insert(catalog.vendors.firstIndex { $0.id == vendor.id } ?? -1)
+                }
+            }
         }
         // Inline snippets recognised by signature whose vendor no URL of theirs already names.
         for (i, script) in extraction.inlineScripts.enumerated() {

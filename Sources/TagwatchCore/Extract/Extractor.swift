@@ -53,7 +53,19 @@ public struct Extractor: Sendable {
     /// `baseURL`: its elements' sources, and the URLs its inline scripts load (`kind: inlineScript`).
     public func extractFragment(html: String, baseURL: String) -> (resources: [ExtractedResource], inlineScripts: [String]) {
         var walker = Walker()
-        walker.parseFragment(html, inNoscript: false)
+        // In a body, as a tag's markup is injected: parsed on its own, libxml2 would put a leading
+        // <script> in <head>, where a following <noscript>'s markup is not parsed as elements.
+        let bytes = Array(("<html><body>" + html).utf8)
+        let options = Int32(HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue
+            | HTML_PARSE_NONET.rawValue | HTML_PARSE_COMPACT.rawValue)
+        bytes.withUnsafeBufferPointer { buf in
+            let doc: htmlDocPtr? = buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
+                htmlReadMemory($0, Int32(clamping: buf.count), nil, "UTF-8", options)
+            }
+            guard let doc else { return }
+            defer { xmlFreeDoc(doc) }
+            walker.walk(xmlDocGetRootElement(doc), inNoscript: false)
+        }
         var resources: [ExtractedResource] = []
         for r in walker.raw {
             if let u = URLResolver.resolve(r.url, against: baseURL) {

@@ -203,7 +203,8 @@ enum SnippetEvaluator {
                         // Immediately invoked: `}(args)` or `})(args)`.
                         var k = close + 1
                         if k < n, t[k].is(")") { k += 1 }
-                        if k < n, t[k].is("("), let args = Self.arguments(t, from: k) {
+                        if k < n, t[k].is("("), let args = Self.arguments(t, from: k, known: { name in
+                            bindings[name]?.first(where: { $0.start == 0 })?.value }) {
                             bind(params, args, afterParams, close)
                         }
                     }
@@ -288,7 +289,7 @@ enum SnippetEvaluator {
         }
 
         /// The arguments of a call starting at `open`: a literal's value, or nil for anything else.
-        static func arguments(_ t: [Token], from open: Int) -> [String?]? {
+        static func arguments(_ t: [Token], from open: Int, known: (String) -> String? = { _ in nil }) -> [String?]? {
             guard let close = matching(t, from: open) else { return nil }
             var args: [String?] = []
             var current: [Token] = []
@@ -298,16 +299,24 @@ enum SnippetEvaluator {
                 if tok.is("(") || tok.is("{") || tok.is("[") { depth += 1 }
                 if tok.is(")") || tok.is("}") || tok.is("]") { depth -= 1 }
                 if depth == 0 && tok.is(",") {
-                    args.append(current.count == 1 && (current[0].kind == .string || current[0].kind == .number) ? current[0].text : nil)
+                    args.append(Self.literal(current, known))
                     current = []
                 } else {
                     current.append(tok)
                 }
             }
-            if !current.isEmpty {
-                args.append(current.count == 1 && (current[0].kind == .string || current[0].kind == .number) ? current[0].text : nil)
-            }
+            if !current.isEmpty { args.append(Self.literal(current, known)) }
             return args
+        }
+
+        /// A one-token argument's value: a literal, or a name assigned a literal earlier.
+        static func literal(_ tokens: [Token], _ known: (String) -> String?) -> String? {
+            guard tokens.count == 1 else { return nil }
+            switch tokens[0].kind {
+            case .string, .number: return tokens[0].text
+            case .ident: return known(tokens[0].text)
+            default: return nil
+            }
         }
 
         /// The index of the bracket closing the one at `open`.

@@ -94,7 +94,6 @@ enum InlineURLScanner {
     /// (`SnippetEvaluator`), which replace the cut-off literal they start with.
     static func loadedURLs(in text: String) -> [String] {
         let literal = urls(in: text)
-        guard !literal.isEmpty else { return literal }
         let built = SnippetEvaluator.urls(in: text)
         guard !built.isEmpty else { return literal }
         var out: [String] = []

@@ -30,7 +30,7 @@ public struct ScriptAnalyzer: Sendable {
     /// Tag types that only listen for events or link conversions and load nothing themselves.
     static let nonLoadingGTMTypes: Set<String> = [
         "__cl", "__lcl", "__fsl", "__evl", "__tg", "__hl", "__sdl", "__ytl", "__jel", "__tl", "__zone",
-        "__gclidw", "__paused", "__awec", "__fls_listener",
+        "__paused", "__awec", "__fls_listener",
     ]
 
     public init(catalog: Catalog) {
@@ -83,16 +83,37 @@ public struct ScriptAnalyzer: Sendable {
     }
 
     private func expand(_ c: TagManagerContainer, url: String, into a: inout ScriptAnalysis) {
+        var c = c
+        // A saved copy may not name its id; the URL it is loaded from (`gtm.js?id=GTM-…`) does.
+        if c.publicID == nil { c.publicID = LocalScripts.containerID(in: url) }
         a.kind = [c.publicID ?? "tag-manager container", c.version.map { "version \($0)" }].compactMap { $0 }.joined(separator: " ")
         var unmapped: [String: Int] = [:]
-        var seen = Set<String>()
+        // One resource per URL and kind: the first tag that loads it names it, the others add their ids.
+        var at: [String: Int] = [:]
         func add(_ r: ExtractedResource) {
-            let key = "\(r.kind.rawValue) \(r.url) \(r.tag?.id ?? "")"
-            if seen.insert(key).inserted { a.found.append(r) }
+            let key = "\(r.kind.rawValue) \(r.url)"
+            if let i = at[key] {
+                for t in r.tagIDs where !a.found[i].tagIDs.contains(t) { a.found[i].tagIDs.append(t) }
+                return
+            }
+            at[key] = a.found.count
+            a.found.append(r)
         }
         for tag in c.tags where !tag.paused {
             let ref = TagRef(type: tag.type, id: tag.id, consent: tag.consent, container: c.publicID)
             var produced = false
+            // Destinations a tag names by id (`G-…`, `AW-…`, `DC-…`) load what the gtag rules say.
+            var destinationVendors = Set<String>()
+            for (key, value) in tag.parameters.sorted(by: { $0.key < $1.key }) where key != "vtp_html" {
+                guard Self.isDestinationID(value), let (vendor, rule) = catalog.tagType(.gtag, value) else { continue }
+                for u in rule.loads {
+                    let filled = Self.fill(u, ["id": value])
+                    add(ExtractedResource(url: filled.url, kind: Self.kind(forLoad: u), via: url, tag: ref,
+                                          vendorID: vendor.id, tagIDs: [value]))
+                }
+                destinationVendors.insert(vendor.id)
+                produced = true
+            }
             switch tag.type {
             case "__html":
                 if let html = tag.parameters["vtp_html"] {
@@ -126,31 +147,28 @@ public struct ScriptAnalyzer: Sendable {
                 produced = true
             default:
                 if let (vendor, rule) = catalog.tagType(.gtm, tag.type) {
-                    for u in rule.loads {
+                    // A destination id the tag names says more than its type (a Google tag is GA4 or Ads by its id).
+                    for u in rule.loads where destinationVendors.isEmpty {
                         let filled = Self.fill(u, tag.parameters)
                         add(ExtractedResource(url: filled.url, kind: Self.kind(forLoad: u), via: url, tag: ref,
                                               vendorID: vendor.id, tagIDs: filled.values))
                     }
                     produced = true
                 } else if let permitted = c.permittedURLs[tag.type] {
-                    for p in permitted {
-                        let u = p.url.replacingOccurrences(of: "://*.", with: "://")
-                        guard let resolved = URLResolver.resolve(u, against: url) else { continue }
-                        add(ExtractedResource(url: resolved, kind: p.permission == "inject_script" ? .script : (p.permission == "send_pixel" ? .img : .iframe),
-                                              via: url, tag: ref))
+                    // One template is one vendor's tag: the vendor of the script it injects names its pixels too.
+                    let resolved = permitted.compactMap { p -> (String, String)? in
+                        URLResolver.resolve(p.url.replacingOccurrences(of: "://*.", with: "://"), against: url).map { ($0, p.permission) }
+                    }
+                    let owner = resolved.first { $0.1 == "inject_script" }.flatMap { u -> String? in
+                        guard let (host, path) = URLResolver.hostAndPath(u.0), let m = catalog.match(host: host, path: path) else { return nil }
+                        return catalog.vendors[m.vendorIndex].id
+                    }
+                    for (u, permission) in resolved {
+                        add(ExtractedResource(url: u, kind: permission == "inject_script" ? .script : (permission == "send_pixel" ? .img : .iframe),
+                                              via: url, tag: ref, vendorID: owner))
                     }
                     produced = true
                 }
-            }
-            // Destinations a tag names by id (`G-…`, `AW-…`, `DC-…`) load what the gtag rules say.
-            for (key, value) in tag.parameters.sorted(by: { $0.key < $1.key }) where key != "vtp_html" {
-                guard Self.isDestinationID(value), let (vendor, rule) = catalog.tagType(.gtag, value) else { continue }
-                for u in rule.loads {
-                    let filled = Self.fill(u, ["id": value])
-                    add(ExtractedResource(url: filled.url, kind: Self.kind(forLoad: u), via: url, tag: ref,
-                                          vendorID: vendor.id, tagIDs: [value]))
-                }
-                produced = true
             }
             if !produced && !Self.nonLoadingGTMTypes.contains(tag.type) {
                 unmapped[tag.type, default: 0] += 1

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Limits of script following, per scan or daemon cycle.
-public struct FollowOptions: Sendable {
+public struct FollowOptions: Sendable, Equatable {
     /// Off: only what the page's HTML names is reported.
     public var enabled = true
     /// Largest script body read (a container of 10,000 tags is a few MB).
@@ -51,7 +51,9 @@ public final class ScriptFollower: @unchecked Sendable {
     }
 
     /// Adds to `report` what the scripts it loads load, level by level up to `options.depth`.
-    public func follow(_ report: inout PageReport, job: ScanJob, cancellation: FetchCancellation? = nil) {
+    /// `seeds` are script URLs the page loads that are not reported as resources (files beside a
+    /// saved page, which have no host).
+    public func follow(_ report: inout PageReport, job: ScanJob, seeds: [String] = [], cancellation: FetchCancellation? = nil) {
         guard options.enabled, report.error == nil else { return }
         var local = LocalScripts(job: job)
         if job.isScriptFile, let p = job.path { local?.explicit[job.url] = p }
@@ -60,6 +62,17 @@ public final class ScriptFollower: @unchecked Sendable {
         for r in report.resources where r.kind == .script || (r.kind == .inlineScript && Detector.isScriptPath(
             URLResolver.hostAndPath(r.url)?.path ?? "", url: r.url)) {
             if !level.contains(r.url) { level.append(r.url) }
+        }
+        for u in seeds where !level.contains(u) { level.append(u) }
+        // A container id the page names (the <noscript> iframe's `ns.html?id=GTM-…`) means its container loads.
+        for r in report.resources {
+            for id in r.tagIDs where ScriptAnalyzer.isDestinationID(id) {
+                guard let (_, rule) = analyzer.catalog.tagType(.gtag, id), id.hasPrefix("GTM-") else { continue }
+                for u in rule.loads where ScriptAnalyzer.kind(forLoad: u) == .script {
+                    let url = ScriptAnalyzer.fill(u, ["id": id]).url
+                    if !level.contains(url) { level.append(url) }
+                }
+            }
         }
         // A container or script scanned as a file is the first thing followed.
         if job.isScriptFile { level = [job.url] }
@@ -88,9 +101,7 @@ public final class ScriptFollower: @unchecked Sendable {
                 for w in a.warnings where !report.warnings.contains(w) { report.warnings.append(w) }
                 for r in detector.detectFollowed(a.found, pageURL: report.url) {
                     if r.kind == .script, !next.contains(r.url) { next.append(r.url) }
-                    if keys.insert(r.kind.rawValue + " " + r.url).inserted || r.tag != nil && keys.insert("tag \(r.url) \(r.tag?.id ?? "")").inserted {
-                        report.resources.append(r)
-                    }
+                    if keys.insert(r.kind.rawValue + " " + r.url).inserted { report.resources.append(r) }
                 }
                 next += a.follow.filter { !next.contains($0) }
             }
@@ -221,7 +232,7 @@ struct LocalScripts {
         if let p = explicit[url] { return p }
         if url.hasPrefix("file://") {
             guard let p = URL(string: url)?.path else { return nil }
-            return allowed(p) ? p : nil
+            return allowed(p) && Self.isRegularFile(p) ? p : nil
         }
         guard let (host, rawPath) = URLResolver.hostAndPath(url) else { return nil }
         let path = rawPath.removingPercentEncoding ?? rawPath

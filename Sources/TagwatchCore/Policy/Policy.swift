@@ -126,9 +126,11 @@ public struct Policy: Sendable {
                 })
             }
             guard r.party == .third else { continue }
+            // How it got there, for resources a script or container named rather than the HTML.
+            let came = r.provenance.map { " It came in \($0)." } ?? ""
             guard let v = r.vendor else {
                 add(Finding(kind: .unknownThirdParty, severity: .medium, page: url, vendor: nil, subject: r.host, resourceURL: r.url) {
-                    "On \($0), \(Policy.article(r.kind.rawValue)) \(r.kind.rawValue) is loaded from \(r.host), a third party no vendor in the catalog is known to run."
+                    "On \($0), \(Policy.article(r.kind.rawValue)) \(r.kind.rawValue) is loaded from \(r.host), a third party no vendor in the catalog is known to run.\(came)"
                 })
                 continue
             }
@@ -136,14 +138,14 @@ public struct Policy: Sendable {
             let who = "\(v.name) (\(v.company), \(v.category))"
             guard let entry = registry.entry(for: v) else {
                 add(Finding(kind: .unapprovedVendor, severity: .medium, page: url, vendor: v, subject: v.id, resourceURL: r.url) {
-                    "\(who) is on \($0) but nobody has approved it."
+                    "\(who) is on \($0) but nobody has approved it.\(came)"
                 })
                 continue
             }
             switch entry.status {
             case .denied:
                 add(Finding(kind: .deniedVendor, severity: .high, page: url, vendor: v, subject: v.id, resourceURL: r.url) {
-                    "\(who) is on \($0) although IT security has denied it\(entry.justification.map { ": \($0)" } ?? ".")"
+                    "\(who) is on \($0) although IT security has denied it\(entry.justification.map { ": \($0)" } ?? ".")\(came)"
                 })
                 continue
             case .approved, .required:
@@ -156,7 +158,7 @@ public struct Policy: Sendable {
             }
             if !entry.allows(url: url, labels: labels) {
                 add(Finding(kind: .outOfScope, severity: .high, page: url, vendor: v, subject: v.id, resourceURL: r.url) {
-                    "\(who) is approved, but not on \($0)\(labels.isEmpty ? "" : " (labels: \(labels.joined(separator: ", ")))")."
+                    "\(who) is approved, but not on \($0)\(labels.isEmpty ? "" : " (labels: \(labels.joined(separator: ", ")))").\(came)"
                 })
             }
         }

@@ -42,6 +42,8 @@ public struct Config: Sendable, Equatable {
     public var alertGrouping: AlertGrouping = .vendor
     /// `alerts.report`: the HTML report, rewritten after every cycle.
     public var report: String?
+    /// Script following (`follow:`): which scripts pages load are fetched and read, and how much.
+    public var follow = FollowOptions()
 
     public enum LogFormat: String, Sendable, CaseIterable { case logfmt, json }
 
@@ -59,7 +61,8 @@ public struct Config: Sendable, Equatable {
 
     static let topKeys = ["targets", "first_party", "interval", "jitter", "concurrency", "per_host", "timeout",
                           "connect_timeout", "max_page_bytes", "max_redirects", "user_agent", "rules", "registry",
-                          "state", "unreachable_after", "alerts"]
+                          "state", "unreachable_after", "alerts", "follow"]
+    static let followKeys = ["enabled", "max_script_bytes", "max_scripts", "max_total_bytes", "depth", "remote_for_files"]
     static let alertKeys = ["log", "log_format", "feed", "feed_title", "feed_home_url", "feed_items", "group_by", "report"]
     static let targetKeys = ["url", "sitemap", "file", "base_url", "labels", "limit"]
 
@@ -163,6 +166,36 @@ public struct Config: Sendable, Equatable {
             if let v = try am.int("feed_items") {
                 guard v >= 1 else { throw SourceError(file: path, line: am.lineOf("feed_items"), "'feed_items' must be at least 1") }
                 c.feedItems = v
+            }
+        }
+        if let f = m.node("follow") {
+            let fm = try YAMLMap(file: path, node: f, what: "'follow'")
+            try fm.checkKeys(followKeys, in: "'follow'")
+            func bool(_ key: String) throws -> Bool? {
+                guard let v = try fm.string(key) else { return nil }
+                switch v.lowercased() {
+                case "true", "yes", "on": return true
+                case "false", "no", "off": return false
+                default: throw SourceError(file: path, line: fm.lineOf(key), "'follow.\(key)' must be true or false, not '\(v)'")
+                }
+            }
+            if let v = try bool("enabled") { c.follow.enabled = v }
+            if let v = try bool("remote_for_files") { c.follow.remoteForFiles = v }
+            for (key, kp) in [("max_script_bytes", \FollowOptions.maxScriptBytes), ("max_total_bytes", \.maxTotalBytes)] {
+                if let v = try fm.string(key) {
+                    guard let n = parseSize(v), n >= 1024, n <= 1 << 40 else {
+                        throw SourceError(file: path, line: fm.lineOf(key), "'follow.\(key)' must be a size from 1KB to 1TB such as 8MB, not '\(v)'")
+                    }
+                    c.follow[keyPath: kp] = n
+                }
+            }
+            for (key, kp, range) in [("max_scripts", \FollowOptions.maxScripts, 1...1_000_000), ("depth", \.depth, 1...10)] {
+                if let v = try fm.int(key) {
+                    guard range.contains(v) else {
+                        throw SourceError(file: path, line: fm.lineOf(key), "'follow.\(key)' must be from \(range.lowerBound) to \(range.upperBound), not \(v)")
+                    }
+                    c.follow[keyPath: kp] = v
+                }
             }
         }
         return c

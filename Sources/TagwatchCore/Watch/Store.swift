@@ -22,7 +22,7 @@ public struct PageObservation: Sendable {
 /// and alerts with their events. Each cycle is written in one transaction, so a process
 /// killed at any moment leaves every finished scan whole.
 public final class Store {
-    static let schemaVersion = 2
+    static let schemaVersion = 3
     let db: Database
     /// How findings become alerts (`alerts.group_by`); the state remembers each alert's own.
     public var grouping: AlertGrouping
@@ -61,7 +61,15 @@ public final class Store {
             CREATE INDEX alerts_state ON alerts(state);
             CREATE INDEX events_undelivered ON events(delivered) WHERE delivered = 0;
             """,
-            // 2: alerts grouped across pages (issue 11). Each existing alert keeps its id and is a per-page
+            // 2: where a resource came from when a script or container named it (issue "Follow the tags").
+            """
+            ALTER TABLE resources ADD COLUMN via TEXT;
+            ALTER TABLE resources ADD COLUMN tag_type TEXT;
+            ALTER TABLE resources ADD COLUMN tag_id TEXT;
+            ALTER TABLE resources ADD COLUMN tag_consent TEXT;
+            ALTER TABLE resources ADD COLUMN tag_container TEXT;
+            """,
+            // 3: alerts grouped across pages (issue 11). Each existing alert keeps its id and is a per-page
             // alert holding on its one page; a cycle with `group_by: vendor` merges the open ones into
             // their (kind, subject) alert. Events remember the message and pages as they were then.
             """
@@ -127,16 +135,20 @@ public final class Store {
                     if let v = r.vendor, r.party == .third { vendorPages[v.id, default: []].insert(o.page) }
                     try db.query("""
                         INSERT INTO resources(page, url, kind, host, party, vendor_id, vendor_name, company, category, tag_ids,
-                                              integrity, first_seen, last_seen, last_scan)
-                        VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                                              integrity, first_seen, last_seen, last_scan, via, tag_type, tag_id, tag_consent,
+                                              tag_container)
+                        VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                         ON CONFLICT(page, url, kind) DO UPDATE SET host=excluded.host, party=excluded.party,
                             vendor_id=excluded.vendor_id, vendor_name=excluded.vendor_name, company=excluded.company,
                             category=excluded.category, tag_ids=excluded.tag_ids, integrity=excluded.integrity,
-                            last_seen=excluded.last_seen, last_scan=excluded.last_scan
+                            last_seen=excluded.last_seen, last_scan=excluded.last_scan, via=excluded.via,
+                            tag_type=excluded.tag_type, tag_id=excluded.tag_id, tag_consent=excluded.tag_consent,
+                            tag_container=excluded.tag_container
                         """, [.text(o.page), .text(r.url), .text(r.kind.rawValue), .text(r.host), .text(r.party.rawValue),
                               .opt(r.vendor?.id), .opt(r.vendor?.name), .opt(r.vendor?.company), .opt(r.vendor?.category),
                               .text(r.tagIDs.joined(separator: " ")), .opt(r.integrity), .text(finished), .text(finished),
-                              .int(scanID)])
+                              .int(scanID), .opt(r.via), .opt(r.tag?.type), .opt(r.tag?.id),
+                              .opt(r.tag.map { $0.consent.joined(separator: " ") }), .opt(r.tag?.container)])
                 }
             }
             for (vendor, pages) in vendorPages {
@@ -287,14 +299,9 @@ public final class Store {
         }
     }
 
-    /// Whether the resources table records `via` (the script or container that loaded a resource).
-    lazy var hasVia: Bool = {
-        ((try? db.query("PRAGMA table_info(resources)")) ?? []).contains { $0.count > 1 && $0[1].string == "via" }
-    }()
-
     /// The scripts or containers that loaded an alert's vendor (or unknown host) on its pages, most used first.
     public func via(of a: Alert) throws -> [String] {
-        guard hasVia, a.kind != .targetUnreachable else { return [] }
+        guard a.kind != .targetUnreachable else { return [] }
         let (column, value) = a.vendor.map { ("vendor_id", $0.id) } ?? ("host", a.subject)
         return try db.query("""
             SELECT via FROM resources WHERE \(column) = ? AND via IS NOT NULL AND via != '' GROUP BY via ORDER BY COUNT(*) DESC, via LIMIT 5
@@ -402,19 +409,26 @@ public final class Store {
         public var firstSeen, lastSeen: String
         /// Whether the page's latest successful scan still saw it.
         public var current: Bool
+        /// The script or container that named it, and the container tag it came from.
+        public var via: String?
+        public var tag: TagRef?
     }
 
     public func inventory() throws -> [InventoryRow] {
         try db.query("""
             SELECT r.page, r.url, r.kind, r.host, r.party, r.vendor_id, r.vendor_name, r.company, r.category, r.tag_ids,
                    r.integrity, r.first_seen, r.last_seen,
-                   r.last_scan = (SELECT MAX(r2.last_scan) FROM resources r2 WHERE r2.page = r.page)
+                   r.last_scan = (SELECT MAX(r2.last_scan) FROM resources r2 WHERE r2.page = r.page),
+                   r.via, r.tag_type, r.tag_id, r.tag_consent, r.tag_container
             FROM resources r ORDER BY r.page, r.party DESC, r.host, r.url
             """).map { r in
             InventoryRow(page: r[0].string!, url: r[1].string!, kind: r[2].string!, host: r[3].string!, party: r[4].string!,
                          vendor: r[5].string.map { VendorRef(id: $0, name: r[6].string ?? $0, company: r[7].string ?? "", category: r[8].string ?? "") },
                          tagIDs: (r[9].string ?? "").split(separator: " ").map(String.init), integrity: r[10].string,
-                         firstSeen: r[11].string!, lastSeen: r[12].string!, current: r[13].int == 1)
+                         firstSeen: r[11].string!, lastSeen: r[12].string!, current: r[13].int == 1, via: r[14].string,
+                         tag: r[15].string.map { TagRef(type: $0, id: r[16].string,
+                                                        consent: (r[17].string ?? "").split(separator: " ").map(String.init),
+                                                        container: r[18].string) })
         }
     }
 

@@ -13,7 +13,7 @@ extension Store {
         public var pagesEver: Int
         public var firstSeen: String
         public var lastSeen: String
-        /// Scripts or containers that loaded it (empty: in the pages' HTML, or the state predates `via`).
+        /// Scripts or containers that loaded it (empty: in the pages' HTML).
         public var via: [String]
     }
 
@@ -42,7 +42,7 @@ extension Store {
                           firstSeen: r[3].string ?? "", lastSeen: r[4].string ?? "", via: [])
             }
         }
-        if hasVia {
+        do {
             var vias: [String: [String]] = [:]
             for r in try db.query("""
                 SELECT COALESCE(vendor_id, '?' || host), via, COUNT(*) AS n FROM resources

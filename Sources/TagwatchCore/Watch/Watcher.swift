@@ -90,8 +90,11 @@ public struct Watcher: Sendable {
         try deliver(store: store)  // anything a killed process left undelivered
         let started = Timestamp.string(now())
         let jobs = jobs(cancellation: cancellation)
-        let scanner = Scanner(detector: Detector(catalog: rules.catalog, firstPartyDomains: config.firstParty),
-                              fetchOptions: config.fetchOptions)
+        let detector = Detector(catalog: rules.catalog, firstPartyDomains: config.firstParty)
+        // A new follower per cycle: each distinct script is fetched once per cycle, and again the next.
+        let follower = ScriptFollower(catalog: rules.catalog, detector: detector, fetchOptions: config.fetchOptions,
+                                      options: config.follow)
+        let scanner = Scanner(detector: detector, fetchOptions: config.fetchOptions, follower: follower)
         let policy = Policy(registry: rules.registry ?? Registry(), catalog: rules.catalog)
         let today = Policy.today(now())
         var observations = [PageObservation?](repeating: nil, count: jobs.count)
