@@ -75,7 +75,7 @@ struct AlertsShowCommand: ParsableCommand {
     func run() throws {
         let store = try location.open()
         guard let a = try store.alert(id: id) else {
-            printError("no alert '\(id)' in the state (tagwatch alerts lists them)")
+            printError("no alert, or more than one, matches '\(id)' in the state (tagwatch alerts lists them)")
             throw ExitCode(ExitStatus.usage)
         }
         let pages = try store.pagesWithFirstSeen(of: a.id)
