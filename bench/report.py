@@ -93,7 +93,7 @@ def main():
             t.update(pages=len(doc["pages"]), note=f"{errors} errors, exit {t['rc']}")
         scans[key] = t
     runs = {}
-    for key in ("run1", "run2"):
+    for key in ("run1", "run2", "run1-nointegrity"):
         t = timing(res, key)
         if t:
             summary = (read(res, key + ".out") or "").strip().splitlines()
@@ -123,6 +123,7 @@ def main():
     row(f"(b) tagwatch scan --format json, {a.small} pages", scans["scan-small"])
     row("(c) tagwatch run --once, first cycle (empty state)", runs["run1"])
     row("(c) tagwatch run --once, second cycle (same state)", runs["run2"])
+    row("(c') tagwatch run --once, first cycle, integrity records off", runs["run1-nointegrity"])
     if parse:
         lines.append(f"| (d) libxml2 parse ceiling, {parse['threads']} threads, in memory | {parse['pages']} | "
                      f"{parse['best_seconds']:.2f} | {parse['pages_per_s']:,.0f} | | | best of {parse['rounds']}, "
@@ -139,6 +140,9 @@ def main():
         ratios["c_over_d"] = c / parse["pages_per_s"]
     lines.append("Ratios: " + ", ".join(f"{k.replace('_over_', ')/(').replace('b', '(b').replace('c', '(c').replace('d', 'd)').replace('a', 'a)')} = {v:.2f}"
                                         for k, v in ratios.items()))
+    if runs["run1"] and runs["run1-nointegrity"]:
+        lines.append(f"Integrity records on every page: run --once {rate(runs['run1']):,.0f} pages/s, "
+                     f"{rate(runs['run1-nointegrity']):,.0f} without ({rate(runs['run1']) / rate(runs['run1-nointegrity']):.2f} of it).")
     if scans["scan"] and scans["scan-nofollow"]:
         lines.append(f"Following scripts: scan {rate(scans['scan']):,.0f} pages/s with it, {rate(scans['scan-nofollow']):,.0f} without "
                      f"(costs {1 - rate(scans['scan']) / rate(scans['scan-nofollow']):.1%} of scan pages/s).")

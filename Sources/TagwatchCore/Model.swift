@@ -197,6 +197,10 @@ public struct PageReport: Sendable {
     public var resources: [Resource]
     /// Policy findings, when a registry was applied.
     public var findings: [Finding] = []
+    /// The scripts (and SRI-pinned stylesheets) it loads, with their hashes, when they were followed.
+    public var scripts: [ScriptRecord] = []
+    /// The security headers the page was served with (lowercased names), for URL targets.
+    public var securityHeaders: [String: String] = [:]
 
     public init(target: Target, url: String, status: Int?, error: String?, warnings: [String] = [], resources: [Resource]) {
         self.target = target

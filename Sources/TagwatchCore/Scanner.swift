@@ -168,7 +168,9 @@ public struct Scanner: Sendable {
             return PageReport(target: j.target, url: r.finalURL, status: r.status,
                               error: "not an HTML page: Content-Type is \(ct)", resources: [])
         }
-        return analyse(job: j, url: r.finalURL, status: r.status, body: r.body, contentType: r.contentType, cancellation: cancellation)
+        var report = analyse(job: j, url: r.finalURL, status: r.status, body: r.body, contentType: r.contentType, cancellation: cancellation)
+        report.securityHeaders = r.securityHeaders
+        return report
     }
 
     /// Scans all jobs and returns their reports in job order.

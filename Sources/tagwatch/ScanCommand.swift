@@ -100,7 +100,12 @@ struct ScanCommand: ParsableCommand {
             throw ExitCode(ExitStatus.usage)
         }
         let catalog = loaded.catalog
-        let policy = loaded.registry.map { Policy(registry: $0, catalog: catalog) }
+        // Pages given a --label are held to SRI (a third-party script without a pin is a finding).
+        let policy = loaded.registry.map { r -> Policy in
+            var p = Policy(registry: r, catalog: catalog)
+            p.integrityLabels = Set(label)
+            return p
+        }
         var options = FetchOptions()
         options.concurrency = concurrency
         options.perHost = perHost

@@ -17,12 +17,19 @@ public struct FetchOptions: Sendable {
 
 /// The outcome of one HTTP(S) transfer.
 public struct FetchResult: Sendable {
+    public static let securityHeaderNames: Set<String> = [
+        "content-security-policy", "content-security-policy-report-only", "strict-transport-security",
+        "x-frame-options", "permissions-policy", "referrer-policy", "x-content-type-options",
+    ]
+
     public var requestedURL: String
     public var finalURL: String
     public var status: Int?
     public var contentType: String?
     public var contentSecurityPolicy: String?
     public var setCookieNames: [String]
+    /// The security headers PCI DSS 11.6.1 watches (lowercased names; repeated headers joined by ", ").
+    public var securityHeaders: [String: String] = [:]
     public var body: [UInt8]
     public var error: String?
 }
@@ -59,6 +66,7 @@ private final class Transfer {
     var overLimit = false
     var contentSecurityPolicy: String?
     var setCookieNames: [String] = []
+    var securityHeaders: [String: String] = [:]
     let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
     init(index: Int, url: String, hostKey: String, limit: Int) {
@@ -76,11 +84,15 @@ private final class Transfer {
             // A new response (after a redirect or a 100 Continue): forget the previous one's headers.
             contentSecurityPolicy = nil
             setCookieNames = []
+            securityHeaders = [:]
             return
         }
         guard let colon = line.firstIndex(of: ":") else { return }
         let name = line[..<colon].lowercased()
         let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        if FetchResult.securityHeaderNames.contains(name) {
+            securityHeaders[name] = securityHeaders[name].map { $0 + ", " + value } ?? value
+        }
         switch name {
         case "content-security-policy":
             contentSecurityPolicy = contentSecurityPolicy.map { $0 + ", " + value } ?? value
@@ -296,7 +308,7 @@ public struct Fetcher: Sendable {
                            status: status == 0 ? nil : status,
                            contentType: ctype.map { String(cString: $0) },
                            contentSecurityPolicy: transfer.contentSecurityPolicy,
-                           setCookieNames: transfer.setCookieNames,
+                           setCookieNames: transfer.setCookieNames, securityHeaders: transfer.securityHeaders,
                            body: error == nil ? transfer.body : [], error: error)
     }
 }

@@ -16,6 +16,11 @@ public struct ScriptAnalysis: Sendable {
     public var error: String?
     /// Bytes of the script body (for budgets and reports).
     public var size: Int = 0
+    /// Its hashes, when the bytes were had.
+    public var digest: ScriptDigest?
+    /// For a container: "GTM-ABC1234 version 42" and its tags (`__hjtc #12`), not paused.
+    public var containerVersion: String?
+    public var containerTags: [String] = []
 
     public init() {}
 }
@@ -41,6 +46,7 @@ public struct ScriptAnalyzer: Sendable {
     public func analyse(body: [UInt8], url: String) -> ScriptAnalysis {
         var a = ScriptAnalysis()
         a.size = body.count
+        a.digest = ScriptDigest(of: body)
         do {
             if let container = try TagManagerContainer.parse(body) {
                 expand(container, url: url, into: &a)
@@ -87,6 +93,8 @@ public struct ScriptAnalyzer: Sendable {
         // A saved copy may not name its id; the URL it is loaded from (`gtm.js?id=GTM-…`) does.
         if c.publicID == nil { c.publicID = LocalScripts.containerID(in: url) }
         a.kind = [c.publicID ?? "tag-manager container", c.version.map { "version \($0)" }].compactMap { $0 }.joined(separator: " ")
+        a.containerVersion = a.kind
+        a.containerTags = c.tags.filter { !$0.paused }.map { "\($0.type)" + ($0.id.map { " #\($0)" } ?? "") }
         var unmapped: [String: Int] = [:]
         // One resource per URL and kind: the first tag that loads it names it, the others add their ids.
         var at: [String: Int] = [:]

@@ -76,6 +76,14 @@ public final class ScriptFollower: @unchecked Sendable {
         }
         // A container or script scanned as a file is the first thing followed.
         if job.isScriptFile { level = [job.url] }
+        // Stylesheets pinned with SRI are fetched to check the pin, not read for what they load.
+        var hashOnly = Set<String>()
+        for r in report.resources where r.kind == .link && r.integrity != nil && !level.contains(r.url) {
+            hashOnly.insert(r.url)
+            level.append(r.url)
+        }
+        let integrityByURL = Dictionary(report.resources.compactMap { r in r.integrity.map { (r.url, $0) } }, uniquingKeysWith: { a, _ in a })
+        var viaOf: [String: String] = [:]
         var followed = Set<String>()
         var skippedRemote = 0
         for _ in 0..<options.depth {
@@ -90,17 +98,26 @@ public final class ScriptFollower: @unchecked Sendable {
                     remote.append(u)
                 }
             }
-            let analyses = analyses(remote: remote, local: localPaths, cancellation: cancellation)
+            let analyses = analyses(remote: remote, local: localPaths, hashOnly: hashOnly, cancellation: cancellation)
             var next: [String] = []
             for u in urls {
                 guard let a = analyses[u] else { continue }
+                if u != job.url || !job.isScriptFile {
+                    report.scripts.append(ScriptRecord(url: u, kind: hashOnly.contains(u) ? "stylesheet" : "script",
+                                                       integrity: integrityByURL[u], digest: a.digest, error: a.error,
+                                                       containerVersion: a.containerVersion, containerTags: a.containerTags,
+                                                       via: viaOf[u]))
+                }
                 if let e = a.error {
-                    report.warnings.append("script \(u) not followed: \(e)")
+                    report.warnings.append("\(hashOnly.contains(u) ? "stylesheet" : "script") \(u) not followed: \(e)")
                     continue
                 }
                 for w in a.warnings where !report.warnings.contains(w) { report.warnings.append(w) }
                 for r in detector.detectFollowed(a.found, pageURL: report.url) {
-                    if r.kind == .script, !next.contains(r.url) { next.append(r.url) }
+                    if r.kind == .script, !next.contains(r.url) {
+                        next.append(r.url)
+                        if viaOf[r.url] == nil { viaOf[r.url] = u }
+                    }
                     if keys.insert(r.kind.rawValue + " " + r.url).inserted { report.resources.append(r) }
                 }
                 next += a.follow.filter { !next.contains($0) }
@@ -113,7 +130,17 @@ public final class ScriptFollower: @unchecked Sendable {
     }
 
     /// The analysis of each URL: cached, or fetched/read now (once across threads).
-    private func analyses(remote: [String], local: [String: String], cancellation: FetchCancellation?) -> [String: ScriptAnalysis] {
+    private func analyses(remote: [String], local: [String: String], hashOnly: Set<String>,
+                          cancellation: FetchCancellation?) -> [String: ScriptAnalysis] {
+        func analyse(_ body: [UInt8], _ u: String) -> ScriptAnalysis {
+            if hashOnly.contains(u) {
+                var a = ScriptAnalysis()
+                a.size = body.count
+                a.digest = ScriptDigest(of: body)
+                return a
+            }
+            return analyzer.analyse(body: body, url: u)
+        }
         var result: [String: ScriptAnalysis] = [:]
         var mine: [String] = []
         var waitFor: [String] = []
@@ -139,7 +166,7 @@ public final class ScriptFollower: @unchecked Sendable {
             var a: ScriptAnalysis
             do {
                 let body = try FileSource.read(local[u]!, maxBytes: options.maxScriptBytes)
-                a = analyzer.analyse(body: body, url: u)
+                a = analyse(body, u)
             } catch {
                 a = ScriptAnalysis()
                 a.error = "\(error)"
@@ -157,7 +184,7 @@ public final class ScriptFollower: @unchecked Sendable {
                     a = ScriptAnalysis()
                     a.error = "HTTP \(s) from \(r.finalURL)"
                 } else {
-                    a = analyzer.analyse(body: r.body, url: mineRemote[i])
+                    a = analyse(r.body, mineRemote[i])
                 }
                 collected[mineRemote[i]] = a
             }

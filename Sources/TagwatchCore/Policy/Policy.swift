@@ -19,6 +19,14 @@ public enum FindingKind: String, Sendable, CaseIterable, Codable {
     case requiredVendorMissing = "required-vendor-missing"
     case insecureResource = "insecure-resource"
     case targetUnreachable = "target-unreachable"
+    case sriMismatch = "sri-mismatch"
+    case sriMissing = "sri-missing"
+    case scriptChanged = "script-changed"
+    case scriptUnavailable = "script-unavailable"
+    case headerChanged = "header-changed"
+    case cspWeak = "csp-weak"
+    case cspBlocks = "csp-blocks"
+    case cspAllowsDenied = "csp-allows-denied"
 }
 
 /// One policy problem on one page, with a sentence a marketing person understands.
@@ -63,12 +71,13 @@ public struct Finding: Sendable, Hashable {
     /// A stable identity: the same condition on the same page always has the same key.
     public var key: String { "\(kind.rawValue)|\(page)|\(subject)" }
 
-    /// About one page: a vendor outside its scope or a required one missing on a labelled page, or a
-    /// page unreachable. An alert of these is per page, whatever the grouping.
+    /// About one page: a vendor outside its scope or a required one missing on a labelled page, a
+    /// page unreachable, or a page's security header changed. An alert of these is per page, whatever the grouping.
     public var isPageScope: Bool { Finding.isPageScope(kind, labelled: !pageLabels.isEmpty) }
 
     public static func isPageScope(_ kind: FindingKind, labelled: Bool) -> Bool {
-        kind == .targetUnreachable || (labelled && (kind == .outOfScope || kind == .requiredVendorMissing))
+        kind == .targetUnreachable || kind == .headerChanged
+            || (labelled && (kind == .outOfScope || kind == .requiredVendorMissing))
     }
 
     /// The identity of the alert this finding belongs to: (kind, subject) across pages when
@@ -106,6 +115,73 @@ public struct Policy: Sendable {
         return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
     }
 
+    /// Pages carrying one of these labels are held to SRI (`sri-missing`); nil or empty: none is.
+    public var integrityLabels: Set<String> = []
+
+    /// Whether the registry says the vendor's scripts change by design.
+    public func changesExpected(_ vendor: VendorRef?) -> Bool {
+        guard let vendor, let entry = registry.entry(for: vendor) else { return false }
+        return entry.changesExpected
+    }
+
+    /// SRI findings: a pin that does not match the bytes served (high), and on pages with an
+    /// integrity label, a third-party script the HTML loads without a pin (low), with the value to pin.
+    func integrityFindings(_ page: PageReport, labels: [String]) -> [Finding] {
+        var out: [Finding] = []
+        let url = page.url
+        let byURL = Dictionary(page.resources.map { ($0.url, $0) }, uniquingKeysWith: { a, _ in a })
+        for s in page.scripts {
+            guard let attr = s.integrity, let digest = s.digest else { continue }
+            let verdict = SubresourceIntegrity.verify(attr, digest)
+            if verdict == .mismatch {
+                out.append(Finding(kind: .sriMismatch, severity: .high, page: url, vendor: byURL[s.url]?.vendor, subject: s.url,
+                                   resourceURL: s.url,
+                                   message: "The page \(url) pins the \(s.kind) \(s.url) with integrity=\"\(attr)\", but the bytes served hash to \(digest.sriValue) (\(digest.size) bytes): browsers block it, or the file was changed."))
+            }
+        }
+        guard !integrityLabels.isDisjoint(with: labels) else { return out }
+        for s in page.scripts where s.integrity == nil && s.via == nil && s.kind == "script" {
+            guard let r = byURL[s.url], r.party == .third, r.kind == .script, let digest = s.digest else { continue }
+            let who = r.vendor.map { "\($0.name)'s script" } ?? "The script"
+            let unpinnable = changesExpected(r.vendor) || s.containerVersion != nil
+            let message = unpinnable
+                ? "\(who) \(s.url) on \(url) has no integrity attribute; it changes by design (\(s.containerVersion != nil ? "a tag-manager container changes whenever it is published" : "the registry says changes: expected"), so it cannot be pinned: tagwatch watches its hash instead."
+                : "\(who) \(s.url) on \(url) has no integrity attribute; pin the bytes served now with integrity=\"\(digest.sriValue)\" crossorigin=\"anonymous\"."
+            out.append(Finding(kind: .sriMissing, severity: unpinnable ? .info : .low, page: url, vendor: r.vendor, subject: s.url,
+                               resourceURL: s.url, message: message))
+        }
+        return out
+    }
+
+    /// The page's Content-Security-Policy held against what it loads and against the registry.
+    func cspFindings(_ page: PageReport) -> [Finding] {
+        guard let header = page.securityHeaders["content-security-policy"] else { return [] }
+        let csp = ContentSecurityPolicy(header: header)
+        let url = page.url
+        var out: [Finding] = []
+        let weak = csp.weakScriptSources
+        if !weak.isEmpty {
+            out.append(Finding(kind: .cspWeak, severity: .medium, page: url, vendor: nil, subject: "script-src", resourceURL: nil,
+                               message: "The Content-Security-Policy of \(url) lets any script run (\(weak.joined(separator: ", ")) in script-src), so it cannot stop an injected script."))
+        }
+        for r in page.resources where r.kind != .form {
+            guard let directive = ContentSecurityPolicy.directive(for: r.kind), !r.url.contains("#inline-script-"),
+                  csp.allows(r.url, directive: directive, pageURL: url) == false else { continue }
+            let came = r.provenance.map { " (it came in \($0))" } ?? ""
+            out.append(Finding(kind: .cspBlocks, severity: .low, page: url, vendor: r.vendor, subject: r.url, resourceURL: r.url,
+                               message: "The Content-Security-Policy of \(url) blocks the \(r.kind.rawValue) \(r.url)\(came) under \(directive): browsers do not load it, so the page or the policy is out of date."))
+        }
+        for host in csp.scriptHosts {
+            let bare = host.hasPrefix("*.") ? String(host.dropFirst(2)) : host
+            guard let m = catalog.match(host: bare), let entry = registry.entry(for: catalog.vendors[m.vendorIndex].ref),
+                  entry.status == .denied else { continue }
+            let v = catalog.vendors[m.vendorIndex].ref
+            out.append(Finding(kind: .cspAllowsDenied, severity: .medium, page: url, vendor: v, subject: host, resourceURL: nil,
+                               message: "The Content-Security-Policy of \(url) allows scripts from \(host), which is \(v.name)'s, a vendor IT security has denied: remove it from script-src."))
+        }
+        return out
+    }
+
     public func evaluate(_ page: PageReport, labels: [String], today: String = Policy.today()) -> [Finding] {
         if let error = page.error {
             return [Finding(kind: .targetUnreachable, severity: .medium, page: page.url, vendor: nil, subject: page.target.name,
@@ -114,6 +190,8 @@ public struct Policy: Sendable {
         var findings: [Finding] = []
         var seen = Set<String>()
         func add(_ f: Finding) { if seen.insert(f.key).inserted { findings.append(f) } }
+        for f in integrityFindings(page, labels: labels) { add(f) }
+        for f in cspFindings(page) { add(f) }
         let url = page.url
         let isHTTPS = url.lowercased().hasPrefix("https://")
         var present = Set<String>()

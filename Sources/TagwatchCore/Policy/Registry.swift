@@ -91,6 +91,9 @@ public struct RegistryEntry: Sendable {
     public var notOn: [Scope]
     /// Last day the approval holds, as YYYY-MM-DD.
     public var expires: String?
+    /// `changes: expected`: its scripts change by design (a vendor that rotates its code), so a
+    /// change is recorded, not alerted, and it is not asked to be pinned with SRI.
+    public var changesExpected = false
     public var file: String
     public var line: Int?
 
@@ -117,7 +120,7 @@ public struct Registry: Sendable {
 
 /// Reads the registry strictly; with a catalog, it also checks every vendor it names exists.
 public enum RegistryLoader {
-    static let entryKeys = ["status", "owner", "justification", "on", "not_on", "expires"]
+    static let entryKeys = ["status", "owner", "justification", "on", "not_on", "expires", "changes"]
 
     public static func load(file path: String, catalog: Catalog?) throws -> Registry {
         var errors: [SourceError] = []
@@ -196,8 +199,15 @@ public enum RegistryLoader {
             }
             expires = e
         }
-        return RegistryEntry(status: status, owner: try m.string("owner"), justification: try m.string("justification"),
-                             on: try scopes("on"), notOn: try scopes("not_on"), expires: expires, file: file, line: line)
+        var entry = RegistryEntry(status: status, owner: try m.string("owner"), justification: try m.string("justification"),
+                                  on: try scopes("on"), notOn: try scopes("not_on"), expires: expires, file: file, line: line)
+        if let c = try m.string("changes") {
+            guard c == "expected" || c == "alert" else {
+                throw SourceError(file: file, line: m.lineOf("changes"), "'changes' of '\(name)' must be expected (record script changes, no alert) or alert, not '\(c)'")
+            }
+            entry.changesExpected = c == "expected"
+        }
+        return entry
     }
 
     static func isValidDate(_ s: String) -> Bool {

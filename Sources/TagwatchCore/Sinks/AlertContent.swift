@@ -71,9 +71,7 @@ public struct AlertContent: Sendable {
                          category: analytics
                          hosts: [\(a.subject)]
                      """)]
-        case .insecureResource:
-            return []
-        case .targetUnreachable:
+        default:
             return []
         }
     }
@@ -82,6 +80,8 @@ public struct AlertContent: Sendable {
         switch alert.kind {
         case .insecureResource: return "Load it over https (or remove it): an http script on an https page can be changed by anyone on the network."
         case .targetUnreachable: return "Check that the page still exists and answers, or remove it from the config's targets."
+        case .scriptChanged: return "Check the script's new content with the owner of its vendor before it runs on more visits."
+        case .sriMissing, .sriMismatch: return "Pin the script with an integrity attribute (Subresource Integrity) matching its current content, or find out why it changed."
         default: return nil
         }
     }

@@ -15,6 +15,7 @@ public enum ScanOutput {
             ("error", .str(r.error)),
             ("warnings", .array(r.warnings.map { .string($0) })),
             ("resources", .array(r.resources.map(resource))),
+            ("scripts", .array(r.scripts.map(script))),
         ]
         if withFindings { fields.append(("findings", .array(r.findings.map(finding)))) }
         return .object(fields)
@@ -42,6 +43,17 @@ public enum ScanOutput {
             ("tag_ids", .array(r.tagIDs.map { .string($0) })),
             ("via", .str(r.via)),
             ("tag", r.tag.map(tag) ?? .null),
+        ])
+    }
+
+    /// A followed script's integrity record: what to pin, and whether the page's pin matches.
+    public static func script(_ s: ScriptRecord) -> JSONValue {
+        .object([
+            ("url", .string(s.url)), ("kind", .string(s.kind)), ("via", .str(s.via)),
+            ("sha384", .str(s.digest.map { "sha384-" + $0.sha384 })), ("sha256", .str(s.digest?.sha256)),
+            ("size", .num(s.digest?.size)), ("integrity", .str(s.integrity)),
+            ("sri", .str(s.integrity.flatMap { a in s.digest.map { SubresourceIntegrity.verify(a, $0).rawValue } })),
+            ("container", .str(s.containerVersion)), ("error", .str(s.error)),
         ])
     }
 

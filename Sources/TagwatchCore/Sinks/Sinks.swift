@@ -165,6 +165,14 @@ enum FeedWords {
         case .requiredVendorMissing: return "Required vendor missing"
         case .insecureResource: return "Insecure (http) resource"
         case .targetUnreachable: return "Page unreachable"
+        case .sriMismatch: return "Integrity pin does not match"
+        case .sriMissing: return "Script without integrity pin"
+        case .scriptChanged: return "Script content changed"
+        case .scriptUnavailable: return "Script unavailable"
+        case .headerChanged: return "Security header changed"
+        case .cspWeak: return "Weak Content-Security-Policy"
+        case .cspBlocks: return "Blocked by the Content-Security-Policy"
+        case .cspAllowsDenied: return "Policy allows a denied vendor"
         }
     }
 }

@@ -95,8 +95,13 @@ public struct Alert: Sendable, Equatable {
         return String(digits)
     }
 
+    /// The message for these pages; a template that does not name its page (a finding written
+    /// without one) gets where it holds appended when that is more than one page.
     static func say(_ template: String, pages: [String], count: Int) -> String {
-        template.replacingOccurrences(of: Finding.placeholder, with: place(pages: pages, count: count))
+        guard template.contains(Finding.placeholder) else {
+            return count > 1 ? template + " Seen on \(place(pages: pages, count: count))." : template
+        }
+        return template.replacingOccurrences(of: Finding.placeholder, with: place(pages: pages, count: count))
     }
 
     /// Sets the pages it holds on (all of them) and rewrites its message to match.

@@ -44,6 +44,9 @@ public struct Config: Sendable, Equatable {
     public var report: String?
     /// Script following (`follow:`): which scripts pages load are fetched and read, and how much.
     public var follow = FollowOptions()
+    /// `integrity: {labels: [payment]}`: pages whose scripts and headers are recorded and held to
+    /// SRI; empty: every page's scripts are recorded, and none is held to SRI or watched for headers.
+    public var integrityLabels: [String] = []
 
     public enum LogFormat: String, Sendable, CaseIterable { case logfmt, json }
 
@@ -61,7 +64,7 @@ public struct Config: Sendable, Equatable {
 
     static let topKeys = ["targets", "first_party", "interval", "jitter", "concurrency", "per_host", "timeout",
                           "connect_timeout", "max_page_bytes", "max_redirects", "user_agent", "rules", "registry",
-                          "state", "unreachable_after", "alerts", "follow"]
+                          "state", "unreachable_after", "alerts", "follow", "integrity"]
     static let followKeys = ["enabled", "max_script_bytes", "max_scripts", "max_total_bytes", "depth", "remote_for_files"]
     static let alertKeys = ["log", "log_format", "feed", "feed_title", "feed_home_url", "feed_items", "group_by", "report"]
     static let targetKeys = ["url", "sitemap", "file", "base_url", "labels", "limit"]
@@ -167,6 +170,11 @@ public struct Config: Sendable, Equatable {
                 guard v >= 1 else { throw SourceError(file: path, line: am.lineOf("feed_items"), "'feed_items' must be at least 1") }
                 c.feedItems = v
             }
+        }
+        if let n = m.node("integrity") {
+            let im = try YAMLMap(file: path, node: n, what: "'integrity'")
+            try im.checkKeys(["labels"], in: "'integrity'")
+            c.integrityLabels = try im.strings("labels")
         }
         if let f = m.node("follow") {
             let fm = try YAMLMap(file: path, node: f, what: "'follow'")

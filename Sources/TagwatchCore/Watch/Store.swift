@@ -8,6 +8,12 @@ public struct PageObservation: Sendable {
     public var labels: [String]
     public var report: PageReport
     public var findings: [Finding]
+    /// Whether its scripts and headers are recorded (integrity: all pages, or those with its labels).
+    public var integrity = true
+    /// Whether it carries an integrity label (payment pages): changes there are high, headers watched.
+    public var integrityLabelled = false
+    /// Scripts whose vendor's changes are expected by design (recorded, not alerted).
+    public var expectedChanges: Set<String> = []
 
     public init(page: String, target: String, labels: [String], report: PageReport, findings: [Finding]) {
         self.page = page
@@ -22,7 +28,7 @@ public struct PageObservation: Sendable {
 /// and alerts with their events. Each cycle is written in one transaction, so a process
 /// killed at any moment leaves every finished scan whole.
 public final class Store {
-    static let schemaVersion = 3
+    static let schemaVersion = 4
     let db: Database
     /// How findings become alerts (`alerts.group_by`); the state remembers each alert's own.
     public var grouping: AlertGrouping
@@ -69,7 +75,18 @@ public final class Store {
             ALTER TABLE resources ADD COLUMN tag_consent TEXT;
             ALTER TABLE resources ADD COLUMN tag_container TEXT;
             """,
-            // 3: alerts grouped across pages (issue 11). Each existing alert keeps its id and is a per-page
+            // 3: script records and security headers (PCI DSS 6.4.3 and 11.6.1).
+            """
+            CREATE TABLE scripts(url TEXT PRIMARY KEY, sha384 TEXT, sha256 TEXT, size INTEGER, first_seen TEXT NOT NULL,
+                                 last_changed TEXT, last_seen TEXT, last_verified TEXT, failures INTEGER NOT NULL DEFAULT 0,
+                                 last_error TEXT, container_version TEXT, container_tags TEXT);
+            CREATE TABLE page_scripts(page TEXT NOT NULL, url TEXT NOT NULL, kind TEXT NOT NULL, integrity TEXT, sri TEXT,
+                                 via TEXT, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, last_scan INTEGER NOT NULL,
+                                 PRIMARY KEY(page, url));
+            CREATE TABLE page_headers(page TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, first_seen TEXT NOT NULL,
+                                 last_changed TEXT NOT NULL, last_seen TEXT NOT NULL, PRIMARY KEY(page, name));
+            """,
+            // 4: alerts grouped across pages (issue 11). Each existing alert keeps its id and is a per-page
             // alert holding on its one page; a cycle with `group_by: vendor` merges the open ones into
             // their (kind, subject) alert. Events remember the message and pages as they were then.
             """
@@ -111,6 +128,7 @@ public final class Store {
             var scanned = Set<String>()
             var judgedUnreachable = Set<String>()
             var vendorPages: [String: Set<String>] = [:]
+            var scriptsSeen: [String: ScriptChange] = [:]
             for o in observations {
                 let prior = try db.query("SELECT failures FROM pages WHERE url = ?", [.text(o.page)]).first?.first?.int
                 let failures = o.report.error == nil ? 0 : (prior ?? 0) + 1
@@ -131,6 +149,8 @@ public final class Store {
                 }
                 scanned.insert(o.page)
                 current.append(contentsOf: o.findings)
+                current.append(contentsOf: try recordIntegrity(o, scanID: scanID, at: finished, unreachableAfter: unreachableAfter,
+                                                               seenThisCycle: &scriptsSeen))
                 for r in o.report.resources {
                     if let v = r.vendor, r.party == .third { vendorPages[v.id, default: []].insert(o.page) }
                     try db.query("""

@@ -95,7 +95,8 @@ public struct Watcher: Sendable {
         let follower = ScriptFollower(catalog: rules.catalog, detector: detector, fetchOptions: config.fetchOptions,
                                       options: config.follow)
         let scanner = Scanner(detector: detector, fetchOptions: config.fetchOptions, follower: follower)
-        let policy = Policy(registry: rules.registry ?? Registry(), catalog: rules.catalog)
+        var policy = Policy(registry: rules.registry ?? Registry(), catalog: rules.catalog)
+        policy.integrityLabels = Set(config.integrityLabels)
         let today = Policy.today(now())
         var observations = [PageObservation?](repeating: nil, count: jobs.count)
         scanner.scan(jobs, cancellation: cancellation) { i, report in
@@ -120,7 +121,13 @@ public struct Watcher: Sendable {
     private func observe(_ report: PageReport, page: String, labels: [String], policy: Policy, today: String) -> PageObservation {
         var findings = policy.evaluate(report, labels: labels, today: today)
         for i in findings.indices { findings[i].page = page }
-        return PageObservation(page: page, target: report.target.name, labels: labels, report: report, findings: findings)
+        var o = PageObservation(page: page, target: report.target.name, labels: labels, report: report, findings: findings)
+        let integrityLabels = Set(config.integrityLabels)
+        o.integrity = integrityLabels.isEmpty || !integrityLabels.isDisjoint(with: labels)
+        o.integrityLabelled = !integrityLabels.isEmpty && !integrityLabels.isDisjoint(with: labels)
+        let vendors = Dictionary(report.resources.map { ($0.url, $0.vendor) }, uniquingKeysWith: { a, _ in a })
+        o.expectedChanges = Set(report.scripts.filter { policy.changesExpected(vendors[$0.url] ?? nil) }.map(\.url))
+        return o
     }
 
     /// Writes undelivered events to the alert log, rewrites the feed, then marks them delivered:

@@ -19,7 +19,9 @@ Routes (query parameters are optional; defaults in brackets):
 
   /<path>               File under DIR. .html is sent as
                         "text/html; charset=utf-8"; a directory serves its
-                        index.html (with or without a trailing slash).
+                        index.html (with or without a trailing slash). A file
+                        <path>.headers beside it adds its "Name: value" lines
+                        as response headers.
                         Anything else: 404 with a small HTML body.
   /redirect/N           302 chain: /redirect/N -> /redirect/N-1 -> ...
                         -> /redirect/0 -> 302 to /index.html
@@ -485,7 +487,17 @@ class Handler(BaseHTTPRequestHandler):
         data, ctype = self.read_file(path)
         if data is None:
             return self.send_error_page(404, "No such page: " + path)
-        self.send_simple(200, data, content_type=ctype)
+        # A file FILE.headers beside FILE adds its "Name: value" lines to the response, so a test
+        # can change a page's headers between requests.
+        extra = []
+        full = self.resolve(path)
+        if full and os.path.isfile(full + ".headers"):
+            with open(full + ".headers", encoding="utf-8") as fh:
+                for line in fh:
+                    if ":" in line:
+                        name, value = line.split(":", 1)
+                        extra.append((name.strip(), value.strip()))
+        self.send_simple(200, data, content_type=ctype, headers=extra)
 
     def route_redirect(self, rest):
         try:
