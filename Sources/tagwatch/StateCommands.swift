@@ -180,14 +180,14 @@ struct InventoryCommand: ParsableCommand {
             print(JSONValue.object([("vendors", .array(rows.map { r in
                 .object([("vendor", r.vendor.map(ScanOutput.vendor) ?? .null), ("host", r.vendor == nil ? .string(r.subject) : .null),
                          ("pages", .int(r.pages)), ("pages_ever", .int(r.pagesEver)), ("first_seen", .string(r.firstSeen)),
-                         ("last_seen", .string(r.lastSeen)), ("via", .array(r.via.map { .string($0) }))])
+                         ("last_seen", .string(r.lastSeen)), ("in_page_html", .bool(r.direct)), ("via", .array(r.via.map { .string($0) }))])
             }))]).serialized(pretty: true))
         case .csv:
-            print("vendor_id,vendor_name,company,category,host,pages,pages_ever,first_seen,last_seen,via")
+            print("vendor_id,vendor_name,company,category,host,pages,pages_ever,first_seen,last_seen,in_page_html,via")
             for r in rows {
                 let fields = [r.vendor?.id ?? "", r.vendor?.name ?? "", r.vendor?.company ?? "", r.vendor?.category ?? "",
                               r.vendor == nil ? r.subject : "", String(r.pages), String(r.pagesEver), r.firstSeen, r.lastSeen,
-                              r.via.joined(separator: " ")]
+                              r.direct ? "yes" : "no", r.via.joined(separator: " ")]
                 print(fields.map(csv).joined(separator: ","))
             }
         case .text:
@@ -196,7 +196,7 @@ struct InventoryCommand: ParsableCommand {
                 let who = r.vendor.map { "\($0.name) (\($0.company), \($0.category))" } ?? "\(r.subject) (unknown third party)"
                 let pages = "\(Alert.thousands(r.pages)) page\(r.pages == 1 ? "" : "s")" + (r.pagesEver != r.pages ? " (\(Alert.thousands(r.pagesEver)) ever)" : "")
                 print("\(pages.padding(toLength: 22, withPad: " ", startingAt: 0)) \(who)  seen \(r.firstSeen) .. \(r.lastSeen)"
-                      + (r.via.isEmpty ? "" : "  via \(r.via.joined(separator: ", "))"))
+                      + (r.via.isEmpty ? "" : "  \(r.direct ? "in page HTML and " : "")via \(r.via.joined(separator: ", "))"))
             }
         }
     }

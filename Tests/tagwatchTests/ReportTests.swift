@@ -41,6 +41,9 @@ import TagwatchTestSupport
             try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: Repo.path("examples/site/" + page), toPath: target)
         }
+        // The GTM container the pages load, as the demo keeps it beside them (read offline).
+        try FileManager.default.copyItem(atPath: Repo.path("examples/site/www.googletagmanager.com"),
+                                         toPath: site + "/www.googletagmanager.com")
         // A page whose URL carries markup: the report must show it, not run it.
         let hostile = "<script>document.title='pwned'<:script><b>bold<:b>.html"
         try FileManager.default.copyItem(atPath: Repo.path("examples/site/index.html"), toPath: site + "/" + hostile)
@@ -72,6 +75,12 @@ import TagwatchTestSupport
         let names = rows.compactMap { ($0["vendor"] as? [String: Any])?["name"] as? String }
         #expect(names.count >= 8, "\(names)")
         #expect(names.contains("Hotjar"))
+        // How each got there: TikTok only through the GTM container; Hotjar also in a page's own HTML.
+        let gtm = "https://www.googletagmanager.com/gtm.js?id=GTM-ACME123"
+        let tiktok = try #require(rows.first { ($0["vendor"] as? [String: Any])?["id"] as? String == "tiktok-pixel" })
+        #expect(tiktok["via"] as? [String] == [gtm] && tiktok["in_page_html"] as? Bool == false, "\(tiktok)")
+        let hotjar = try #require(rows.first { ($0["vendor"] as? [String: Any])?["id"] as? String == "hotjar" })
+        #expect(hotjar["in_page_html"] as? Bool == true)
 
         for file in ["report.html", "by-command.html"] {
             let path = dir + "/" + file
@@ -92,6 +101,7 @@ import TagwatchTestSupport
         #expect(!dom.stdout.contains("<b>bold"), "nor a <b> element")
         #expect(dom.stdout.contains("<title>Tags on &lt;our&gt; shop"), "the title is escaped too, and not 'pwned'")
         #expect(dom.stdout.contains("<svg"), "the history chart is inline SVG")
+        #expect(dom.stdout.contains(HTMLText.escape(gtm)), "the via column names the container")
         #expect(!dom.stderr.contains("Content Security Policy"), "the report's own strict CSP allows its stylesheet: \(dom.stderr.suffix(2000))")
 
         let png = dir + "/report.png"

@@ -155,7 +155,7 @@ public struct Report: Sendable {
             h += "<td>\(HTML.escape(r.vendor?.category ?? "—"))</td><td class=\"s-\(v.status)\">\(v.status)</td>"
             h += "<td>\(HTML.escape(v.owner ?? "—"))</td><td class=\"n d\">\(Alert.thousands(r.pages))\(r.pages == r.pagesEver ? "" : " <small title=\"pages that ever had it\">/ \(Alert.thousands(r.pagesEver))</small>")</td>"
             h += "<td class=\"d\">\(HTML.escape(r.firstSeen))</td><td class=\"d\">\(HTML.escape(r.lastSeen))</td>"
-            h += "<td class=\"url\">\(r.via.isEmpty ? "page HTML" : r.via.map(HTML.escape).joined(separator: "<br>"))</td></tr>\n"
+            h += "<td class=\"url\">\(((r.direct ? ["page HTML"] : []) + r.via.map(HTML.escape)).joined(separator: "<br>"))</td></tr>\n"
         }
         if vendors.isEmpty { h += "<tr><td colspan=\"9\">No third-party resource recorded yet.</td></tr>\n" }
         return h + "</tbody></table>\n"

@@ -13,8 +13,10 @@ extension Store {
         public var pagesEver: Int
         public var firstSeen: String
         public var lastSeen: String
-        /// Scripts or containers that loaded it (empty: in the pages' HTML).
+        /// Scripts or containers that loaded it on some page.
         public var via: [String]
+        /// Whether some page has it in its own HTML (not only through a script or container).
+        public var direct: Bool = true
     }
 
     /// Whether each resource's page saw it on that page's latest successful scan.
@@ -51,7 +53,17 @@ extension Store {
                 let key = r[0].string!
                 if vias[key, default: []].count < 3 { vias[key, default: []].append(r[1].string!) }
             }
-            for i in rows.indices { rows[i].via = vias[rows[i].vendor == nil ? "?" + rows[i].subject : rows[i].subject] ?? [] }
+            var direct = Set<String>()
+            for r in try db.query("""
+                SELECT DISTINCT COALESCE(vendor_id, '?' || host) FROM resources WHERE party = 'third' AND (via IS NULL OR via = '')
+                """) {
+                direct.insert(r[0].string!)
+            }
+            for i in rows.indices {
+                let key = rows[i].vendor == nil ? "?" + rows[i].subject : rows[i].subject
+                rows[i].via = vias[key] ?? []
+                rows[i].direct = direct.contains(key)
+            }
         }
         return rows.sorted { ($0.pages, $0.pagesEver, $1.subject) > ($1.pages, $1.pagesEver, $0.subject) }
     }
