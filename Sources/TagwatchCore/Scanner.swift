@@ -43,6 +43,9 @@ public struct Scanner: Sendable {
         self.detector = detector
         self.fetchOptions = fetchOptions
         self.follower = follower
+        // A page whose scripts are being fetched waits on the network, not the CPU: more threads
+        // keep the cores parsing meanwhile.
+        if follower?.options.enabled == true { workers = max(1, min(16, ProcessInfo.processInfo.activeProcessorCount * 4)) }
     }
 
     /// Expands targets into pages: a folder target yields one job per HTML file below it.

@@ -11,6 +11,9 @@ public struct FetchOptions: Sendable {
     public var maxBodyBytes: Int = 5 * 1024 * 1024
     public var maxRedirects: Int = 10
     public var userAgent: String = "tagwatch/0.1 (+https://github.com/tagwatch/tagwatch)"
+    /// A PEM file of certificate authorities to trust instead of the system's (an internal CA);
+    /// nil: the system's store. Verification itself is never turned off.
+    public var caFile: String?
 
     public init() {}
 }
@@ -276,6 +279,7 @@ public struct Fetcher: Sendable {
         _ = ccurl_setopt_off(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(options.maxBodyBytes))
         _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
         _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
+        if let caFile = options.caFile { _ = ccurl_setopt_str(easy, CURLOPT_CAINFO, caFile) }
         _ = ccurl_setopt_str(easy, CURLOPT_USERAGENT, options.userAgent)
         _ = ccurl_setopt_write(easy, CURLOPT_WRITEFUNCTION, writeCallback)
         _ = ccurl_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
