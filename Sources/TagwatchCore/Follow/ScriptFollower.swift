@@ -276,7 +276,8 @@ struct LocalScripts {
         if let page = URLResolver.hostAndPath(pageURL), page.host == host {
             candidates.append(siteRoot + path)
         }
-        for root in roots {
+        // A mirror by host: only roots that hold a folder named after the host (one listing per root per scan).
+        for root in roots where files.names(in: root).contains(host) {
             candidates.append(root + "/" + host + path + query)
             candidates.append(root + "/" + host + path)
             if path.hasSuffix("/") { candidates.append(root + "/" + host + path + "index.html") }
@@ -304,10 +305,10 @@ struct LocalScripts {
         return id.count >= 8 ? String(id) : nil
     }
 
+    /// Under one of the roots, with no `.` or `..` segment that could climb out of it.
     private func allowed(_ p: String) -> Bool {
-        let std = (p as NSString).standardizingPath
-        if p.split(separator: "/").contains("..") { return false }
-        return roots.contains { std == $0 || std.hasPrefix($0 == "/" ? "/" : $0 + "/") }
+        if p.contains("/../") || p.hasSuffix("/..") || p.contains("/./") || p.hasPrefix("../") { return false }
+        return roots.contains { p == $0 || p.hasPrefix($0 == "/" ? "/" : $0 + "/") }
     }
 
 
