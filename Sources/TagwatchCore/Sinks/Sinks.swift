@@ -9,6 +9,8 @@ public enum AlertJSON {
             ("severity", .string(a.severity.rawValue)),
             ("state", .string(a.state.rawValue)),
             ("page", .string(a.page)),
+            ("page_count", .int(a.pageCount)),
+            ("pages", .array(a.pages.map { .string($0) })),
             ("subject", .string(a.subject)),
             ("vendor", a.vendor.map(ScanOutput.vendor) ?? .null),
             ("resource_url", .str(a.resourceURL)),
@@ -44,7 +46,8 @@ public struct AlertLog: Sendable {
             return JSONValue.object(fields).serialized()
         case .logfmt:
             var pairs: [(String, String)] = [("time", e.at), ("level", level(e)), ("event", e.event.rawValue), ("kind", a.kind.rawValue),
-                                             ("severity", a.severity.rawValue), ("id", a.id), ("page", a.page)]
+                                             ("severity", a.severity.rawValue), ("id", a.id), ("page", a.page),
+                                             ("pages", String(a.pageCount))]
             if let v = a.vendor {
                 pairs += [("vendor", v.id), ("vendor_name", v.name), ("company", v.company), ("category", v.category)]
             } else {
@@ -132,28 +135,30 @@ public struct AlertFeed: Sendable {
         self.homeURL = homeURL
     }
 
-    public func document(_ events: [AlertEvent]) -> JSONValue {
+    public func document(_ events: [AlertEvent], via: (Alert) -> [String] = { _ in [] }) -> JSONValue {
         var top: [(String, JSONValue)] = [
             ("version", .string("https://jsonfeed.org/version/1.1")),
             ("title", .string(title)),
         ]
         if let homeURL { top.append(("home_page_url", .string(homeURL))) }
         top.append(("description", .string("Third-party scripts, tags and frames raised and resolved by tagwatch.")))
-        top.append(("items", .array(events.map(item))))
+        top.append(("items", .array(events.map { item($0, via: via($0.alert)) })))
         return .object(top)
     }
 
-    func item(_ e: AlertEvent) -> JSONValue {
+    func item(_ e: AlertEvent, via: [String]) -> JSONValue {
         let a = e.alert
         let who = a.vendor.map { "\($0.name) (\($0.company))" } ?? a.subject
-        let verb = e.event == .raised ? "" : "Resolved: "
-        let title = "\(verb)\(FeedWords.kind(a.kind)): \(who) on \(a.page)"
-        var text = e.event == .raised ? a.message : "No longer true: \(a.message)"
-        text += " [severity \(a.severity.rawValue), alert \(a.id)]"
+        let verb = e.event == .raised ? "" : (e.event == .updated ? "Spreading: " : "Resolved: ")
+        let place = a.pageCount > 1 ? "\(Alert.thousands(a.pageCount)) pages" : a.page
+        let title = "\(verb)\(FeedWords.kind(a.kind)): \(who) on \(place)"
+        let content = AlertContent(event: e, via: via)
         var fields: [(String, JSONValue)] = [
+            // Stable: the alert's id and the event's sequence number, the same in every rewrite of the feed.
             ("id", .string("\(a.id)/\(e.seq)")),
             ("title", .string(title)),
-            ("content_text", .string(text)),
+            ("content_html", .string(content.html)),
+            ("content_text", .string(content.text)),
             ("date_published", .string(e.at)),
         ]
         if Config.isHTTPURL(a.page) { fields.append(("external_url", .string(a.page))) }
@@ -162,37 +167,10 @@ public struct AlertFeed: Sendable {
         return .object(fields)
     }
 
-    public func write(_ events: [AlertEvent]) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        let tmp = path + ".tmp-\(getpid())"
-        let bytes = Array((document(events).serialized(pretty: true) + "\n").utf8)
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileSourceError("cannot write feed \(tmp): \(AlertLog.osError(errno))") }
-        var rest = bytes[...]
-        while !rest.isEmpty {
-            let n = rest.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                let e = errno
-                if e == EINTR { continue }
-                close(fd)
-                unlink(tmp)
-                throw FileSourceError("cannot write feed \(tmp): \(AlertLog.osError(e))")
-            }
-            rest = rest.dropFirst(n)
-        }
-        if fsync(fd) != 0 {
-            let e = errno
-            close(fd)
-            unlink(tmp)
-            throw FileSourceError("cannot write feed \(tmp): \(AlertLog.osError(e))")
-        }
-        close(fd)
-        guard rename(tmp, path) == 0 else {
-            let e = errno
-            unlink(tmp)
-            throw FileSourceError("cannot replace feed \(path): \(AlertLog.osError(e))")
-        }
+    /// `store`: where to learn how each vendor got onto the pages (`via`).
+    public func write(_ events: [AlertEvent], store: Store? = nil) throws {
+        let text = document(events, via: { a in (try? store?.via(of: a)) ?? [] }).serialized(pretty: true) + "\n"
+        try AtomicFile.write(text, to: path, what: "feed")
     }
 }
 

@@ -38,6 +38,10 @@ public struct Config: Sendable, Equatable {
     public var feedTitle = "tagwatch alerts"
     public var feedHomeURL: String?
     public var feedItems = 500
+    /// `alerts.group_by`: one alert per (kind, subject) across pages (`vendor`, the default) or per page.
+    public var alertGrouping: AlertGrouping = .vendor
+    /// `alerts.report`: the HTML report, rewritten after every cycle.
+    public var report: String?
     /// Script following (`follow:`): which scripts pages load are fetched and read, and how much.
     public var follow = FollowOptions()
     /// `integrity: {labels: [payment]}`: pages whose scripts and headers are recorded and held to
@@ -62,7 +66,7 @@ public struct Config: Sendable, Equatable {
                           "connect_timeout", "max_page_bytes", "max_redirects", "user_agent", "rules", "registry",
                           "state", "unreachable_after", "alerts", "follow", "integrity"]
     static let followKeys = ["enabled", "max_script_bytes", "max_scripts", "max_total_bytes", "depth", "remote_for_files"]
-    static let alertKeys = ["log", "log_format", "feed", "feed_title", "feed_home_url", "feed_items"]
+    static let alertKeys = ["log", "log_format", "feed", "feed_title", "feed_home_url", "feed_items", "group_by", "report"]
     static let targetKeys = ["url", "sitemap", "file", "base_url", "labels", "limit"]
 
     public static func load(file path: String) throws -> Config {
@@ -166,6 +170,13 @@ public struct Config: Sendable, Equatable {
             if let v = try am.string("feed") { c.feed = resolve(v) }
             if let v = try am.string("feed_title") { c.feedTitle = v }
             if let v = try am.string("feed_home_url") { c.feedHomeURL = v }
+            if let v = try am.string("group_by") {
+                guard let g = AlertGrouping(rawValue: v) else {
+                    throw SourceError(file: path, line: am.lineOf("group_by"), "'group_by' must be vendor or page, not '\(v)'")
+                }
+                c.alertGrouping = g
+            }
+            if let v = try am.string("report") { c.report = resolve(v) }
             if let v = try am.int("feed_items") {
                 guard Limits.feedItems.contains(v) else {
                     throw SourceError(file: path, line: am.lineOf("feed_items"), "'feed_items' must be between 1 and \(Limits.feedItems.upperBound), not \(v)")

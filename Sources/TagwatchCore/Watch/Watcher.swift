@@ -102,7 +102,7 @@ public struct Watcher: Sendable {
 
     /// Runs one full cycle. A cancelled cycle records nothing, so the state stays as the last whole scan left it.
     public func cycle(cancellation: FetchCancellation? = nil, now: @Sendable () -> Date = Date.init) throws -> CycleSummary {
-        let store = try Store(path: config.state)
+        let store = try Store(path: config.state, grouping: config.alertGrouping)
         // Anything a killed process or a failing sink left undelivered; a sink that still fails
         // is reported by the delivery at the end of this cycle, once.
         _ = try deliver(store: store)
@@ -127,7 +127,10 @@ public struct Watcher: Sendable {
         let done = observations.compactMap { $0 }
         let finished = Timestamp.string(now())
         let events = try store.record(cycle: done, started: started, finished: finished, unreachableAfter: config.unreachableAfter)
-        let sinkErrors = try deliver(store: store)
+        let sinkErrors = try deliver(store: store, afterCycle: true)
+        if let report = config.report {
+            try Report.load(store: store, registry: rules.registry, title: config.feedTitle, now: now()).write(to: report)
+        }
         return CycleSummary(pages: done.count, failed: done.filter { $0.report.error != nil }.count,
                             resources: done.reduce(0) { $0 + $1.report.resources.count }, events: events,
                             openAlerts: try store.openAlerts(), finished: finished, cancelled: false, sinkErrors: sinkErrors)
@@ -149,13 +152,15 @@ public struct Watcher: Sendable {
     /// a crash in between re-delivers rather than loses. Each sink fails alone: one that cannot
     /// write keeps its events pending (returned as an error naming the sink and the OS error)
     /// and gets each of them once when it works again, while the others are not written twice.
-    /// Throws only when the state itself cannot be read or written.
+    /// After a cycle the feed is written even with nothing new, so a reader subscribed at install
+    /// time finds a (possibly empty) feed. Throws only when the state itself cannot be read or written.
     @discardableResult
-    public func deliver(store: Store) throws -> [String] {
+    public func deliver(store: Store, afterCycle: Bool = false) throws -> [String] {
         let pending = try store.undeliveredEvents()
-        guard let last = pending.map(\.seq).max() else { return [] }
+        let last = pending.map(\.seq).max()
+        guard last != nil || afterCycle else { return [] }
         var errors: [String] = []
-        if let log = config.alertLog {
+        if let log = config.alertLog, let last {
             let done = try store.sinkProgress("log")
             let todo = pending.filter { $0.seq > done }
             if !todo.isEmpty {
@@ -167,16 +172,16 @@ public struct Watcher: Sendable {
                 }
             }
         }
-        if let feed = config.feed, try store.sinkProgress("feed") < last {
+        if let feed = config.feed, try last.map({ try store.sinkProgress("feed") < $0 }) ?? afterCycle {
             do {
                 try AlertFeed(path: feed, title: config.feedTitle, homeURL: config.feedHomeURL)
-                    .write(try store.recentEvents(limit: config.feedItems))
-                try store.setSinkProgress("feed", seq: last)
+                    .write(try store.recentEvents(limit: config.feedItems), store: store)
+                if let last { try store.setSinkProgress("feed", seq: last) }
             } catch let e as FileSourceError {
                 errors.append("\(e); the feed is rewritten when it can be")
             }
         }
-        if errors.isEmpty { try store.markDelivered(upTo: last) }
+        if errors.isEmpty, let last { try store.markDelivered(upTo: last) }
         return errors
     }
 }
