@@ -19,8 +19,8 @@ public enum Party: String, Sendable, Codable {
 }
 
 /// A page to scan: a URL to fetch, or a saved HTML file with the URL it was saved from.
-public struct Target: Sendable, Hashable {
-    public enum Source: Sendable, Hashable {
+public struct Target: Sendable, Hashable, Codable {
+    public enum Source: Sendable, Hashable, Codable {
         case url(String)
         case file(path: String, baseURL: String?)
     }
@@ -148,7 +148,7 @@ public struct VendorRef: Sendable, Hashable, Codable {
 }
 
 /// A resource after detection: its party and the vendor that claims it.
-public struct Resource: Sendable, Hashable {
+public struct Resource: Sendable, Hashable, Codable {
     public var url: String
     public var host: String
     public var kind: ResourceKind
@@ -189,7 +189,7 @@ public struct Resource: Sendable, Hashable {
 }
 
 /// Everything a scan learned about one target.
-public struct PageReport: Sendable {
+public struct PageReport: Sendable, Codable {
     public var target: Target
     public var url: String
     public var status: Int?
@@ -203,6 +203,16 @@ public struct PageReport: Sendable {
     public var scripts: [ScriptRecord] = []
     /// The security headers the page was served with (lowercased names), for URL targets.
     public var securityHeaders: [String: String] = [:]
+    /// What the server said identifies this version of the page (daemon cycles only).
+    public var validators: PageValidators?
+    /// The server answered 304, or the same bytes as last time: nothing here was parsed, and the
+    /// daemon reuses the page's last observation.
+    public var unchanged = false
+
+    /// Findings are the policy's verdict of the day, so a stored report leaves them out.
+    enum CodingKeys: String, CodingKey {
+        case target, url, status, error, warnings, resources, scripts, securityHeaders, validators
+    }
 
     public init(target: Target, url: String, status: Int?, error: String?, warnings: [String] = [], resources: [Resource]) {
         self.target = target
@@ -211,5 +221,27 @@ public struct PageReport: Sendable {
         self.error = error
         self.warnings = warnings
         self.resources = resources
+    }
+}
+
+/// How a daemon cycle knows a page is unchanged without parsing it: the validators the server
+/// gave (sent back as `If-None-Match` / `If-Modified-Since`) and the SHA-256 of the body.
+public struct PageValidators: Sendable, Hashable, Codable {
+    public var etag: String?
+    public var lastModified: String?
+    public var bodySHA256: String
+
+    public init(etag: String?, lastModified: String?, bodySHA256: String) {
+        self.etag = etag
+        self.lastModified = lastModified
+        self.bodySHA256 = bodySHA256
+    }
+
+    /// The request headers of a conditional GET for the version these validators name.
+    public var requestHeaders: [String] {
+        var h: [String] = []
+        if let etag { h.append("If-None-Match: " + etag) }
+        if let lastModified { h.append("If-Modified-Since: " + lastModified) }
+        return h
     }
 }

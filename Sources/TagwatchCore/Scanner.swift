@@ -13,6 +13,9 @@ public struct ScanJob: Sendable {
     /// For files: the folder the operator named (or the file's own folder), which bounds where
     /// the scripts the page loads are looked for on disk.
     public var root: String?
+    /// What the last cycle stored for this page: sent as a conditional GET, and compared with
+    /// the body's hash, so an unchanged page is not parsed again.
+    public var validators: PageValidators?
 
     public init(target: Target, url: String, path: String?, error: String? = nil, root: String? = nil) {
         self.target = target
@@ -38,6 +41,8 @@ public struct Scanner: Sendable {
     /// Follows the scripts pages load (nil: the HTML alone is reported).
     public var follower: ScriptFollower?
     private let extractor = Extractor()
+    /// Hash each fetched page's body and keep its validators (the daemon, which remembers them).
+    public var fingerprintPages = false
 
     public init(detector: Detector, fetchOptions: FetchOptions, follower: ScriptFollower? = nil) {
         self.detector = detector
@@ -99,8 +104,9 @@ public struct Scanner: Sendable {
         } else {
             let fetcher = Fetcher(options: fetchOptions)
             let urls = urlJobs.map { jobs[$0].url }
+            let headers = urlJobs.map { jobs[$0].validators?.requestHeaders ?? [] }
             let thread = Thread {
-                fetcher.fetch(urls, cancellation: cancellation,
+                fetcher.fetch(urls, requestHeaders: headers, cancellation: cancellation,
                               admit: { waiting.load(ordering: .relaxed) < maxWaiting }) { i, r in
                     waiting.add(1, ordering: .relaxed)
                     work.push(.fetched(urlJobs[i], r))
@@ -163,6 +169,13 @@ public struct Scanner: Sendable {
         if let e = r.error {
             return PageReport(target: j.target, url: r.finalURL, status: r.status, error: e, resources: [])
         }
+        if r.status == 304, let v = j.validators {
+            var report = PageReport(target: j.target, url: r.finalURL, status: r.status, error: nil, resources: [])
+            report.unchanged = true
+            report.validators = PageValidators(etag: r.etag ?? v.etag, lastModified: r.lastModified ?? v.lastModified,
+                                               bodySHA256: v.bodySHA256)
+            return report
+        }
         if let status = r.status, !(200..<300).contains(status) {
             return PageReport(target: j.target, url: r.finalURL, status: status,
                               error: "HTTP \(status) \(HTTPStatus.reason(status)) from \(r.finalURL)", resources: [])
@@ -171,8 +184,21 @@ public struct Scanner: Sendable {
             return PageReport(target: j.target, url: r.finalURL, status: r.status,
                               error: "not an HTML page: Content-Type is \(ct)", resources: [])
         }
+        var validators: PageValidators?
+        if fingerprintPages {
+            let v = PageValidators(etag: r.etag, lastModified: r.lastModified, bodySHA256: ScriptDigest.sha256Hex(r.body))
+            if v.bodySHA256 == j.validators?.bodySHA256 {
+                // The same bytes as last time (a server without validators): nothing to parse.
+                var report = PageReport(target: j.target, url: r.finalURL, status: r.status, error: nil, resources: [])
+                report.unchanged = true
+                report.validators = v
+                return report
+            }
+            validators = v
+        }
         var report = analyse(job: j, url: r.finalURL, status: r.status, body: r.body, contentType: r.contentType, cancellation: cancellation)
         report.securityHeaders = r.securityHeaders
+        if report.error == nil { report.validators = validators }
         return report
     }
 

@@ -139,6 +139,68 @@ import TagwatchTestSupport
         #expect(gtmRow[current] == "yes", "GTM still is: \(gtmRow)")
     }
 
+    /// How many 304s the test server has answered so far.
+    func notModifiedCount() throws -> Int {
+        let r = try runProgram(["curl", "-s", "--noproxy", "*", server.url("/not-modified-count")])
+        return try #require(Int(r.stdout), "not-modified-count said '\(r.stdout)'")
+    }
+
+    /// Unchanged pages nearly free (issue 12): the second cycle of an unchanged site is answered
+    /// with 304s and raises or resolves nothing; a changed page is scanned again; a server without
+    /// validators that sends the same bytes gets the stored observation reused, not a parse.
+    @Test func unchangedPagesAreFetchedConditionallyAndTheirLastObservationReused() throws {
+        try Self.page(gtm: true, hotjar: false).write(toFile: site + "/tagged.html", atomically: true, encoding: .utf8)
+        let gz = server.url("/gzip/tagged.html")
+        try writeConfig(extraTargets: [gz])
+        try once()
+        #expect(try notModifiedCount() == 0)
+        #expect(try sqlite(state, "SELECT count(*), count(etag), count(last_modified) FROM page_cache") == ["3|2|2"])
+
+        // Nothing changed: both file pages answer 304; nothing is raised or resolved.
+        try once()
+        #expect(try notModifiedCount() == 2)
+        #expect(logLines().isEmpty, "\(logLines())")
+        #expect(try sqlite(state, "SELECT count(*) FROM resources WHERE last_scan != (SELECT max(id) FROM scans)") == ["0"],
+                "an unchanged page's resources are seen again")
+
+        // A changed page is scanned again; the unchanged one still answers 304.
+        try setHome(hotjar: true)
+        try once()
+        #expect(try notModifiedCount() == 3)
+        #expect(logLines().count == 1)
+        #expect(logLines().first?.contains("vendor=hotjar") == true)
+
+        // Unchanged again: the open alert stays open and nothing new is said.
+        try once()
+        #expect(try notModifiedCount() == 5)
+        #expect(logLines().count == 1, "\(logLines())")
+        #expect(try sqlite(state, "SELECT count(*) FROM alerts WHERE state = 'open'") == ["1"])
+        #expect(try sqlite(state, "SELECT count(*) FROM resources WHERE host = 'static.hotjar.com' AND last_scan = (SELECT max(id) FROM scans)") == ["1"])
+
+        // The tag goes: the changed page is scanned again and the alert resolved, once.
+        try setHome(hotjar: false)
+        try once()
+        #expect(try notModifiedCount() == 6)
+        #expect(logLines().count == 2)
+        #expect(logLines().last?.contains("event=resolved") == true)
+
+        // The gzip route sends no validators: the same bytes are known by their SHA-256 and the
+        // stored observation is what counts, not a parse (doctored here to name an unapproved vendor).
+        _ = try sqlite(state, "UPDATE page_cache SET report = replace(report, '\"google-tag-manager\"', '\"hotjar\"') WHERE page = '\(gz)'")
+        try once()
+        #expect(try notModifiedCount() == 8)
+        #expect(logLines().count == 3, "\(logLines())")
+        #expect(logLines().last?.contains("event=raised") == true)
+        #expect(logLines().last?.contains("tagged.html") == true, "\(logLines())")
+
+        // A stored hash that does not match makes the page be parsed again: the truth comes back.
+        _ = try sqlite(state, "UPDATE page_cache SET body_sha256 = 'stale' WHERE page = '\(gz)'")
+        try once()
+        #expect(try sqlite(state, "SELECT length(body_sha256) FROM page_cache WHERE page = '\(gz)'") == ["64"])
+        #expect(logLines().count == 4, "\(logLines())")
+        #expect(logLines().last?.contains("event=resolved") == true)
+    }
+
     /// One alert per vendor across pages: raised once, pages joining or leaving update it without
     /// a new raise, `alerts show` lists every page; `group_by: page` gives one per page again.
     @Test func oneAlertPerVendorAcrossPagesAndAlertsShowListsEveryPage() throws {

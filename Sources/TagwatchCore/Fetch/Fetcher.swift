@@ -35,6 +35,10 @@ public struct FetchResult: Sendable {
     public var securityHeaders: [String: String] = [:]
     public var body: [UInt8]
     public var error: String?
+    /// The response's validators, sent back on the next request for a conditional GET (a 304 then
+    /// means the page is as it was).
+    public var etag: String? = nil
+    public var lastModified: String? = nil
 }
 
 /// Lets another thread stop a running fetch: pending transfers are dropped and running ones aborted.
@@ -70,6 +74,10 @@ private final class Transfer {
     var contentSecurityPolicy: String?
     var setCookieNames: [String] = []
     var securityHeaders: [String: String] = [:]
+    var etag: String?
+    var lastModified: String?
+    /// Extra request headers (a conditional GET's), owned here and freed after the handle.
+    var requestHeaders: UnsafeMutablePointer<curl_slist>?
     let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
     init(index: Int, url: String, hostKey: String, limit: Int) {
@@ -80,7 +88,10 @@ private final class Transfer {
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
-    deinit { errorBuffer.deallocate() }
+    deinit {
+        errorBuffer.deallocate()
+        if let requestHeaders { curl_slist_free_all(requestHeaders) }
+    }
 
     func header(_ line: String) {
         if line.hasPrefix("HTTP/") {
@@ -88,6 +99,8 @@ private final class Transfer {
             contentSecurityPolicy = nil
             setCookieNames = []
             securityHeaders = [:]
+            etag = nil
+            lastModified = nil
             return
         }
         guard let colon = line.firstIndex(of: ":") else { return }
@@ -99,6 +112,10 @@ private final class Transfer {
         switch name {
         case "content-security-policy":
             contentSecurityPolicy = contentSecurityPolicy.map { $0 + ", " + value } ?? value
+        case "etag":
+            etag = value
+        case "last-modified":
+            lastModified = value
         case "set-cookie":
             if let eq = value.firstIndex(of: "=") {
                 setCookieNames.append(String(value[..<eq]).trimmingCharacters(in: .whitespaces))
@@ -151,7 +168,9 @@ public struct Fetcher: Sendable {
     /// Blocks until all are done or `cancellation` fires (then the rest end with an error).
     /// `admit` is asked before each new transfer starts: while it says no, no transfer starts,
     /// so a slower consumer bounds how many fetched bodies wait in memory.
-    public func fetch(_ urls: [String], cancellation: FetchCancellation? = nil,
+    /// `requestHeaders`, when not empty, holds extra `Name: value` request headers per URL
+    /// (by index), such as a conditional GET's `If-None-Match`.
+    public func fetch(_ urls: [String], requestHeaders: [[String]] = [], cancellation: FetchCancellation? = nil,
                       admit: () -> Bool = { true },
                       deliver: (Int, FetchResult) -> Void) {
         precondition(curlGlobalInit, "curl_global_init failed")
@@ -204,6 +223,11 @@ public struct Fetcher: Sendable {
                 remaining -= 1
                 let (index, url) = q[head]
                 let transfer = Transfer(index: index, url: url, hostKey: host, limit: options.maxBodyBytes)
+                if index < requestHeaders.count {
+                    for h in requestHeaders[index] where !h.contains("\r") && !h.contains("\n") {
+                        transfer.requestHeaders = curl_slist_append(transfer.requestHeaders, h)
+                    }
+                }
                 guard let easy = makeEasy(transfer) else {
                     deliver(index, failure(url, "libcurl could not create a transfer"))
                     continue
@@ -281,6 +305,7 @@ public struct Fetcher: Sendable {
         _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
         if let caFile = options.caFile { _ = ccurl_setopt_str(easy, CURLOPT_CAINFO, caFile) }
         _ = ccurl_setopt_str(easy, CURLOPT_USERAGENT, options.userAgent)
+        if let headers = transfer.requestHeaders { _ = ccurl_setopt_slist(easy, CURLOPT_HTTPHEADER, headers) }
         _ = ccurl_setopt_write(easy, CURLOPT_WRITEFUNCTION, writeCallback)
         _ = ccurl_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
         _ = ccurl_setopt_write(easy, CURLOPT_HEADERFUNCTION, headerCallback)
@@ -313,6 +338,7 @@ public struct Fetcher: Sendable {
                            contentType: ctype.map { String(cString: $0) },
                            contentSecurityPolicy: transfer.contentSecurityPolicy,
                            setCookieNames: transfer.setCookieNames, securityHeaders: transfer.securityHeaders,
-                           body: error == nil ? transfer.body : [], error: error)
+                           body: error == nil ? transfer.body : [], error: error,
+                           etag: transfer.etag, lastModified: transfer.lastModified)
     }
 }

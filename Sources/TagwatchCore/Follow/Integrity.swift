@@ -4,7 +4,7 @@ import Foundation
 /// A script's content fingerprint: what PCI DSS 6.4.3 asks to keep per script, and what an
 /// `integrity` attribute pins. SHA-384 (base64, as SRI writes it) identifies the content;
 /// SHA-256 (hex) is for people comparing with `sha256sum`.
-public struct ScriptDigest: Sendable, Hashable {
+public struct ScriptDigest: Sendable, Hashable, Codable {
     public var sha384: String
     public var sha256: String
     public var size: Int
@@ -27,6 +27,11 @@ public struct ScriptDigest: Sendable, Hashable {
         sha256Base64 = Data(s256).base64EncodedString()
         sha512Base64 = Data(Digest.bytes("SHA512", bytes)).base64EncodedString()
         size = bytes.count
+    }
+
+    /// The SHA-256 of `bytes` in hex (a page body's fingerprint between cycles).
+    public static func sha256Hex(_ bytes: [UInt8]) -> String {
+        Digest.bytes("SHA256", bytes).map { String(format: "%02x", $0) }.joined()
     }
 
     /// The attribute value that pins these bytes.
@@ -78,7 +83,7 @@ public enum SubresourceIntegrity {
 }
 
 /// What the follower learned about one script (or SRI-pinned stylesheet) a page loads.
-public struct ScriptRecord: Sendable, Hashable {
+public struct ScriptRecord: Sendable, Hashable, Codable {
     public var url: String
     /// `script` or `stylesheet`.
     public var kind: String

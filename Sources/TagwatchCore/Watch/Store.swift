@@ -28,7 +28,7 @@ public struct PageObservation: Sendable {
 /// and alerts with their events. Each cycle is written in one transaction, so a process
 /// killed at any moment leaves every finished scan whole.
 public final class Store {
-    static let schemaVersion = 4
+    static let schemaVersion = 5
     let db: Database
     /// How findings become alerts (`alerts.group_by`); the state remembers each alert's own.
     public var grouping: AlertGrouping
@@ -109,6 +109,13 @@ public final class Store {
             CREATE TABLE scan_vendors(scan_id INTEGER NOT NULL REFERENCES scans(id), vendor_id TEXT NOT NULL,
                                       pages INTEGER NOT NULL, PRIMARY KEY(scan_id, vendor_id)) WITHOUT ROWID;
             """,
+            // 5: unchanged pages nearly free (issue 12): each page's validators, body hash and last
+            // observation (a JSON PageReport without findings), reused when the server answers 304
+            // or sends the same bytes.
+            """
+            CREATE TABLE page_cache(page TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, body_sha256 TEXT NOT NULL,
+                                    report BLOB NOT NULL);
+            """,
         ]
         for v in version..<steps.count {
             try db.transaction {
@@ -133,8 +140,11 @@ public final class Store {
             var judgedUnreachable = Set<String>()
             var vendorPages: [String: Set<String>] = [:]
             var scriptsSeen: [String: ScriptChange] = [:]
+            // Pages answered 304 or with the same bytes: their last observation stands, integrity included.
+            var unchanged = Set<String>()
             for o in observations {
-                let prior = try db.query("SELECT failures FROM pages WHERE url = ?", [.text(o.page)]).first?.first?.int
+                let priorRow = try db.query("SELECT failures, last_scan FROM pages WHERE url = ?", [.text(o.page)]).first
+                let prior = priorRow?[0].int
                 let failures = o.report.error == nil ? 0 : (prior ?? 0) + 1
                 try db.query("""
                     INSERT INTO pages(url, target, labels, first_seen, last_scan, last_status, last_error, failures)
@@ -153,10 +163,28 @@ public final class Store {
                 }
                 scanned.insert(o.page)
                 current.append(contentsOf: o.findings)
+                for r in o.report.resources {
+                    if let v = r.vendor, r.party == .third { vendorPages[v.id, default: []].insert(o.page) }
+                }
+                if o.report.unchanged {
+                    // Nothing was parsed or followed: what the last scan saw is still there, seen now.
+                    unchanged.insert(o.page)
+                    if let lastScan = priorRow?[1].int {
+                        try db.query("UPDATE resources SET last_seen = ?, last_scan = ? WHERE page = ? AND last_scan = ?",
+                                     [.text(finished), .int(scanID), .text(o.page), .int(lastScan)])
+                        try db.query("UPDATE page_scripts SET last_seen = ?, last_scan = ? WHERE page = ? AND last_scan = ?",
+                                     [.text(finished), .int(scanID), .text(o.page), .int(lastScan)])
+                    }
+                    if let v = o.report.validators {
+                        try db.query("UPDATE page_cache SET etag = ?, last_modified = ? WHERE page = ?",
+                                     [.opt(v.etag), .opt(v.lastModified), .text(o.page)])
+                    }
+                    continue
+                }
+                try storeObservation(o.report, page: o.page)
                 current.append(contentsOf: try recordIntegrity(o, scanID: scanID, at: finished, unreachableAfter: unreachableAfter,
                                                                seenThisCycle: &scriptsSeen))
                 for r in o.report.resources {
-                    if let v = r.vendor, r.party == .third { vendorPages[v.id, default: []].insert(o.page) }
                     try db.query("""
                         INSERT INTO resources(page, url, kind, host, party, vendor_id, vendor_name, company, category, tag_ids,
                                               integrity, first_seen, last_seen, last_scan, via, tag_type, tag_id, tag_consent,
@@ -181,7 +209,8 @@ public final class Store {
             }
             var events = try regroup(at: finished)
             let diff = Differ.diff(open: try openAlertsWithPages(), current: current, grouping: grouping) { kind, page in
-                scanned.contains(page) || (kind == .targetUnreachable && judgedUnreachable.contains(page))
+                if unchanged.contains(page) { return !Self.integrityKinds.contains(kind) }
+                return scanned.contains(page) || (kind == .targetUnreachable && judgedUnreachable.contains(page))
             }
             for r in diff.raise {
                 var a = Alert(finding: r.finding, pages: r.pages, grouping: grouping, at: finished)
@@ -309,6 +338,40 @@ public final class Store {
             events.append(try event(.raised, t.alert, at: time))
         }
         return events
+    }
+
+    /// Findings the integrity record makes (by following scripts and comparing headers), not the
+    /// policy: on an unchanged page nothing was followed, so those alerts stay as they are.
+    static let integrityKinds: Set<FindingKind> = [.scriptChanged, .scriptUnavailable, .headerChanged]
+
+    /// Keeps a page's validators and observation for the next cycle's conditional GET.
+    private func storeObservation(_ report: PageReport, page: String) throws {
+        guard let v = report.validators else { return }
+        let json = try JSONEncoder().encode(report)
+        try db.query("""
+            INSERT INTO page_cache(page, etag, last_modified, body_sha256, report) VALUES(?,?,?,?,?)
+            ON CONFLICT(page) DO UPDATE SET etag=excluded.etag, last_modified=excluded.last_modified,
+                body_sha256=excluded.body_sha256, report=excluded.report
+            """, [.text(page), .opt(v.etag), .opt(v.lastModified), .text(v.bodySHA256), .text(String(decoding: json, as: UTF8.self))])
+    }
+
+    /// The validators of every page with a stored observation, by page.
+    public func pageValidators() throws -> [String: PageValidators] {
+        var out: [String: PageValidators] = [:]
+        for r in try db.query("SELECT page, etag, last_modified, body_sha256 FROM page_cache") {
+            out[r[0].string!] = PageValidators(etag: r[1].string, lastModified: r[2].string, bodySHA256: r[3].string!)
+        }
+        return out
+    }
+
+    /// The page's last stored observation (what an unchanged page is taken to hold), nil when
+    /// there is none or it cannot be read (then it is forgotten, and the page scanned next time).
+    public func storedReport(page: String) throws -> PageReport? {
+        guard let row = try db.query("SELECT report FROM page_cache WHERE page = ?", [.text(page)]).first,
+              let json = row[0].string else { return nil }
+        if let report = try? JSONDecoder().decode(PageReport.self, from: Data(json.utf8)) { return report }
+        try db.query("DELETE FROM page_cache WHERE page = ?", [.text(page)])
+        return nil
     }
 
     /// Every page an alert holds on (or last held on, once resolved), sorted.

@@ -107,17 +107,39 @@ public struct Watcher: Sendable {
         // is reported by the delivery at the end of this cycle, once.
         _ = try deliver(store: store)
         let started = Timestamp.string(now())
-        let jobs = jobs(cancellation: cancellation)
+        var jobs = jobs(cancellation: cancellation)
+        // Pages whose last observation is stored are fetched conditionally. Payment pages (with an
+        // integrity label) are always scanned and followed whole: a script can change behind
+        // an unchanged page, and there it must be seen each cycle.
+        let known = try store.pageValidators()
+        let integrityLabels = Set(config.integrityLabels)
+        for i in jobs.indices where jobs[i].path == nil && jobs[i].error == nil {
+            if !integrityLabels.isEmpty && !integrityLabels.isDisjoint(with: jobs[i].target.labels) { continue }
+            jobs[i].validators = known[jobs[i].url]
+        }
         let detector = Detector(catalog: rules.catalog, firstPartyDomains: config.firstParty)
         // A new follower per cycle: each distinct script is fetched once per cycle, and again the next.
         let follower = ScriptFollower(catalog: rules.catalog, detector: detector, fetchOptions: config.fetchOptions,
                                       options: config.follow)
-        let scanner = Scanner(detector: detector, fetchOptions: config.fetchOptions, follower: follower)
+        var scanner = Scanner(detector: detector, fetchOptions: config.fetchOptions, follower: follower)
+        scanner.fingerprintPages = true
         var policy = Policy(registry: rules.registry ?? Registry(), catalog: rules.catalog)
         policy.integrityLabels = Set(config.integrityLabels)
         let today = Policy.today(now())
         var observations = [PageObservation?](repeating: nil, count: jobs.count)
-        scanner.scan(jobs, cancellation: cancellation) { i, report in
+        scanner.scan(jobs, cancellation: cancellation) { i, fetched in
+            var report = fetched
+            if report.unchanged {
+                if var stored = try? store.storedReport(page: jobs[i].url) {
+                    stored.unchanged = true
+                    stored.validators = report.validators
+                    report = stored
+                } else {
+                    report = PageReport(target: jobs[i].target, url: report.url, status: report.status,
+                                        error: "unchanged since the last cycle, but its stored observation could not be read; scanned in full next cycle",
+                                        resources: [])
+                }
+            }
             observations[i] = observe(report, page: jobs[i].url, labels: jobs[i].target.labels, policy: policy, today: today)
         }
         if cancellation?.isCancelled == true {

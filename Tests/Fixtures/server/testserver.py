@@ -26,7 +26,14 @@ Routes (query parameters are optional; defaults in brackets):
                         index.html (with or without a trailing slash). A file
                         <path>.headers beside it adds its "Name: value" lines
                         as response headers.
+                        Every file answer carries a strong ETag (a hash of
+                        its bytes) and Last-Modified (its mtime); a GET or
+                        HEAD whose If-None-Match names the ETag (or, without
+                        If-None-Match, whose If-Modified-Since is not older
+                        than the mtime) gets 304 Not Modified, no body.
                         Anything else: 404 with a small HTML body.
+  /not-modified-count   Text: how many 304 answers the file route has sent
+                        since the server started (tests of conditional GET).
   /redirect/N           302 chain: /redirect/N -> /redirect/N-1 -> ...
                         -> /redirect/0 -> 302 to /index.html
   /redirect-to?url=X    302 with "Location: X" verbatim (for example
@@ -93,6 +100,8 @@ Malformed query values (e.g. seconds=abc) give 400.
 """
 
 import argparse
+import email.utils
+import hashlib
 import html
 import math
 import mimetypes
@@ -118,6 +127,8 @@ STOPPING = threading.Event()
 IN_FLIGHT_LOCK = threading.Lock()
 IN_FLIGHT = 0
 LOG_REQUESTS = False
+NOT_MODIFIED = 0
+COUNT_LOCK = threading.Lock()
 
 
 class BadRequest(Exception):
@@ -428,6 +439,10 @@ class Handler(BaseHTTPRequestHandler):
     # -------------------------------------------------------------- routes
 
     def route(self, path, query):
+        if path == "/not-modified-count":
+            with COUNT_LOCK:
+                n = NOT_MODIFIED
+            return self.send_simple(200, b"%d" % n, content_type="text/plain")
         if path.startswith("/redirect/"):
             return self.route_redirect(path[len("/redirect/"):])
         if path == "/redirect-to":
@@ -517,6 +532,30 @@ class Handler(BaseHTTPRequestHandler):
         data, ctype = self.read_file(path)
         if data is None:
             return self.send_error_page(404, "No such page: " + path)
+        full = self.resolve(path)
+        mtime = int(os.path.getmtime(full))
+        etag = '"%s"' % hashlib.sha256(data).hexdigest()[:32]
+        modified = email.utils.formatdate(mtime, usegmt=True)
+        validators = [("ETag", etag), ("Last-Modified", modified)]
+        inm = self.headers.get("If-None-Match")
+        ims = self.headers.get("If-Modified-Since")
+        fresh = False
+        if inm is not None:
+            fresh = etag in [t.strip() for t in inm.split(",")] or inm.strip() == "*"
+        elif ims is not None:
+            try:
+                fresh = email.utils.parsedate_to_datetime(ims).timestamp() >= mtime
+            except (TypeError, ValueError):
+                fresh = False
+        if fresh:
+            global NOT_MODIFIED
+            with COUNT_LOCK:
+                NOT_MODIFIED += 1
+            self.send_response(304)
+            for name, value in validators:
+                self.send_header(name, value)
+            self.end_headers()
+            return
         # A file FILE.headers beside FILE adds its "Name: value" lines to the response, so a test
         # can change a page's headers between requests.
         extra = []
@@ -527,7 +566,7 @@ class Handler(BaseHTTPRequestHandler):
                     if ":" in line:
                         name, value = line.split(":", 1)
                         extra.append((name.strip(), value.strip()))
-        self.send_simple(200, data, content_type=ctype, headers=extra)
+        self.send_simple(200, data, content_type=ctype, headers=validators + extra)
 
     def route_redirect(self, rest):
         try:
