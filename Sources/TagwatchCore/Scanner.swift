@@ -266,16 +266,42 @@ public struct Scanner: Sendable {
         return name.isEmpty ? nil : String(name)
     }
 
+    /// The byte offset of the first sequence that is not UTF-8 (RFC 3629), nil when all of it is.
+    /// Runs of ASCII are skipped eight bytes at a time: this runs on every page, and the stdlib's
+    /// scalar-by-scalar decoder showed at 5% of a cycle's profile.
     static func firstInvalidUTF8(_ body: [UInt8]) -> Int? {
-        var it = body.makeIterator()
-        var decoder = UTF8()
-        var offset = 0
-        while true {
-            switch decoder.decode(&it) {
-            case .scalarValue(let s): offset += UTF8.width(s)
-            case .emptyInput: return nil
-            case .error: return offset
+        body.withUnsafeBufferPointer { p -> Int? in
+            guard let base = p.baseAddress else { return nil }
+            let n = p.count
+            var i = 0
+            while i < n {
+                while i + 8 <= n, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                    i += 8
+                }
+                guard i < n else { break }
+                let b = p[i]
+                if b < 0x80 { i += 1; continue }
+                let length: Int
+                var low: UInt8 = 0x80, high: UInt8 = 0xBF
+                switch b {
+                case 0xC2...0xDF: length = 2
+                case 0xE0: length = 3; low = 0xA0
+                case 0xE1...0xEC, 0xEE...0xEF: length = 3
+                case 0xED: length = 3; high = 0x9F
+                case 0xF0: length = 4; low = 0x90
+                case 0xF1...0xF3: length = 4
+                case 0xF4: length = 4; high = 0x8F
+                default: return i
+                }
+                guard i + 1 < n, p[i + 1] >= low, p[i + 1] <= high else { return i }
+                var k = 2
+                while k < length {
+                    guard i + k < n, p[i + k] & 0xC0 == 0x80 else { return i }
+                    k += 1
+                }
+                i += length
             }
+            return nil
         }
     }
 }

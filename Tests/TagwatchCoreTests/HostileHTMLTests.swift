@@ -224,3 +224,40 @@ import Testing
         #expect(!(r?.pages ?? []).contains { $0.contains(host) })
     }
 }
+
+/// The fast UTF-8 check every page goes through (issue 12) finds the same first bad byte as the
+/// standard library's decoder, on the edge cases of RFC 3629 and on random bytes.
+@Suite struct UTF8CheckTests {
+    static func reference(_ body: [UInt8]) -> Int? {
+        var it = body.makeIterator()
+        var decoder = UTF8()
+        var offset = 0
+        while true {
+            switch decoder.decode(&it) {
+            case .scalarValue(let s): offset += UTF8.width(s)
+            case .emptyInput: return nil
+            case .error: return offset
+            }
+        }
+    }
+
+    @Test func agreesWithTheStandardDecoder() {
+        let ascii = Array("<p>plain ASCII, long enough for the eight-byte steps</p>".utf8)
+        let cases: [[UInt8]] = [
+            [], ascii, Array("café – 日本 – 😀".utf8),
+            [0xC0, 0x80], [0xC1, 0xBF], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],
+            [0xF5, 0x80, 0x80, 0x80], [0xF0, 0x9F, 0x98], [0xE2, 0x82], [0x80], [0xFF], [0xC3],
+        ]
+        var all = cases
+        for c in cases { all.append(ascii + c + ascii); all.append(ascii + c) }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let n = Int.random(in: 0..<40, using: &rng)
+            let pool: [UInt8] = [0x41, 0x7F, 0x80, 0xBF, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0x9F, 0xA0, 0x8F, 0x90]
+            all.append(ascii.prefix(Int.random(in: 0..<12, using: &rng)) + (0..<n).map { _ in pool.randomElement(using: &rng)! })
+        }
+        for body in all {
+            #expect(Scanner.firstInvalidUTF8(body) == Self.reference(body), "\(body)")
+        }
+    }
+}
