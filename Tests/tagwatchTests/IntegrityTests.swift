@@ -85,6 +85,20 @@ import TagwatchTestSupport
         ((try? String(contentsOfFile: dir + "/alerts.log", encoding: .utf8)) ?? "").split(separator: "\n").count
     }
 
+    /// A payment page is never taken as unchanged from a 304 (issue 12): a script can change
+    /// behind an unchanged page, so it is fetched and followed whole every cycle.
+    @Test func paymentPagesAreAlwaysScannedWhole() throws {
+        defer { cleanUp() }
+        for _ in 0..<2 { #expect(try once().status == 0) }
+        let count = try runProgram(["curl", "-s", "--noproxy", "*", server.url("/not-modified-count")])
+        #expect(count.stdout == "0", "a payment page was fetched conditionally")
+        // The script behind the unchanged page changes: seen on the next cycle.
+        try "/* checkout v2 */ pay(2);\n".write(toFile: site + "/js/pay.js", atomically: true, encoding: .utf8)
+        let before = logLineCount()
+        #expect(try once().status == 0)
+        #expect(try raised(since: before).contains { $0.contains("kind=script-changed") && $0.contains("pay.js") })
+    }
+
     @Test func sriHashesChangesAndHeaders() throws {
         defer { cleanUp() }
         #expect(!Self.sha384(Self.widget).isEmpty)

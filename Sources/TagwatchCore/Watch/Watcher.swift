@@ -127,18 +127,26 @@ public struct Watcher: Sendable {
         policy.integrityLabels = Set(config.integrityLabels)
         let today = Policy.today(now())
         var observations = [PageObservation?](repeating: nil, count: jobs.count)
-        scanner.scan(jobs, cancellation: cancellation) { i, fetched in
-            var report = fetched
+        var unchanged: [(index: Int, fetched: PageReport)] = []
+        scanner.scan(jobs, cancellation: cancellation) { i, report in
             if report.unchanged {
-                if var stored = try? store.storedReport(page: jobs[i].url) {
-                    stored.unchanged = true
-                    stored.validators = report.validators
-                    report = stored
-                } else {
-                    report = PageReport(target: jobs[i].target, url: report.url, status: report.status,
-                                        error: "unchanged since the last cycle, but its stored observation could not be read; scanned in full next cycle",
-                                        resources: [])
-                }
+                unchanged.append((i, report))
+            } else {
+                observations[i] = observe(report, page: jobs[i].url, labels: jobs[i].target.labels, policy: policy, today: today)
+            }
+        }
+        // Unchanged pages take their last observation from the state: read in one query, decoded on every core.
+        let stored = try store.storedReports(pages: unchanged.map { jobs[$0.index].url })
+        for (i, fetched) in unchanged {
+            var report: PageReport
+            if var s = stored[jobs[i].url] {
+                s.unchanged = true
+                s.validators = fetched.validators
+                report = s
+            } else {
+                report = PageReport(target: jobs[i].target, url: fetched.url, status: fetched.status,
+                                    error: "unchanged since the last cycle, but its stored observation could not be read; scanned in full next cycle",
+                                    resources: [])
             }
             observations[i] = observe(report, page: jobs[i].url, labels: jobs[i].target.labels, policy: policy, today: today)
         }
