@@ -144,10 +144,16 @@ public final class Store {
             var scriptsSeen: [String: ScriptChange] = [:]
             // Pages answered 304 or with the same bytes: their last observation stands, integrity included.
             var unchanged = Set<String>()
+            // What the state held for each page, read once rather than one query per page.
+            var priorPages: [String: (failures: Int?, lastScan: Int?)] = [:]
+            for r in try db.query("SELECT url, failures, last_scan FROM pages") {
+                if let url = r[0].string { priorPages[url] = (r[1].int, r[2].int) }
+            }
             for o in observations {
-                let priorRow = try db.query("SELECT failures, last_scan FROM pages WHERE url = ?", [.text(o.page)]).first
-                let prior = priorRow?[0].int
+                let priorRow = priorPages[o.page]
+                let prior = priorRow?.failures
                 let failures = o.report.error == nil ? 0 : (prior ?? 0) + 1
+                priorPages[o.page] = (failures, scanID)  // a page listed twice counts as the pages table would
                 try db.query("""
                     INSERT INTO pages(url, target, labels, first_seen, last_scan, last_status, last_error, failures)
                     VALUES(?,?,?,?,?,?,?,?)
@@ -171,7 +177,7 @@ public final class Store {
                 if o.report.unchanged {
                     // Nothing was parsed or followed: what the last scan saw is still there, seen now.
                     unchanged.insert(o.page)
-                    if let lastScan = priorRow?[1].int {
+                    if let lastScan = priorRow?.lastScan {
                         try db.query("UPDATE resources SET last_seen = ?, last_scan = ? WHERE page = ? AND last_scan = ?",
                                      [.text(finished), .int(scanID), .text(o.page), .int(lastScan)])
                         try db.query("UPDATE page_scripts SET last_seen = ?, last_scan = ? WHERE page = ? AND last_scan = ?",
