@@ -16,6 +16,9 @@ public struct ScanJob: Sendable {
     /// What the last cycle stored for this page: sent as a conditional GET, and compared with
     /// the body's hash, so an unchanged page is not parsed again.
     public var validators: PageValidators?
+    /// The observation stored with `validators`: an unchanged page starts from it, and only its
+    /// scripts are followed again.
+    public var stored: PageReport?
 
     public init(target: Target, url: String, path: String?, error: String? = nil, root: String? = nil) {
         self.target = target
@@ -169,12 +172,10 @@ public struct Scanner: Sendable {
         if let e = r.error {
             return PageReport(target: j.target, url: r.finalURL, status: r.status, error: e, resources: [])
         }
-        if r.status == 304, let v = j.validators {
-            var report = PageReport(target: j.target, url: r.finalURL, status: r.status, error: nil, resources: [])
-            report.unchanged = true
-            report.validators = PageValidators(etag: r.etag ?? v.etag, lastModified: r.lastModified ?? v.lastModified,
-                                               bodySHA256: v.bodySHA256)
-            return report
+        if r.status == 304, let v = j.validators, let stored = j.stored {
+            return revisit(stored, job: j, cancellation: cancellation, headers: nil,
+                           validators: PageValidators(etag: r.etag ?? v.etag, lastModified: r.lastModified ?? v.lastModified,
+                                                      bodySHA256: v.bodySHA256))
         }
         if let status = r.status, !(200..<300).contains(status) {
             return PageReport(target: j.target, url: r.finalURL, status: status,
@@ -187,18 +188,38 @@ public struct Scanner: Sendable {
         var validators: PageValidators?
         if fingerprintPages {
             let v = PageValidators(etag: r.etag, lastModified: r.lastModified, bodySHA256: ScriptDigest.sha256Hex(r.body))
-            if v.bodySHA256 == j.validators?.bodySHA256 {
+            if v.bodySHA256 == j.validators?.bodySHA256, let stored = j.stored {
                 // The same bytes as last time (a server without validators): nothing to parse.
-                var report = PageReport(target: j.target, url: r.finalURL, status: r.status, error: nil, resources: [])
-                report.unchanged = true
-                report.validators = v
-                return report
+                return revisit(stored, job: j, cancellation: cancellation, headers: r.securityHeaders, validators: v)
             }
             validators = v
         }
         var report = analyse(job: j, url: r.finalURL, status: r.status, body: r.body, contentType: r.contentType, cancellation: cancellation)
         report.securityHeaders = r.securityHeaders
         if report.error == nil { report.validators = validators }
+        return report
+    }
+
+    /// An unchanged page: its HTML is not parsed again, but the scripts it names are followed
+    /// again (a tag can be added inside a container behind an unchanged page). The report is
+    /// `unchanged` only when following found exactly what the stored observation holds and the
+    /// headers (when the answer carried them) are the same; the daemon records scripts and
+    /// headers either way.
+    private func revisit(_ stored: PageReport, job j: ScanJob, cancellation: FetchCancellation?,
+                         headers: [String: String]?, validators: PageValidators) -> PageReport {
+        var report = stored
+        report.validators = validators
+        if let headers { report.securityHeaders = headers }
+        if let follower, follower.options.enabled {
+            report.resources = stored.resources.filter { $0.via == nil }
+            report.scripts = []
+            var job = j
+            job.url = stored.url
+            follower.follow(&report, job: job, seeds: [], cancellation: cancellation)
+            report.warnings = stored.warnings
+        }
+        report.unchanged = Set(report.resources) == Set(stored.resources) && Set(report.scripts) == Set(stored.scripts)
+            && report.securityHeaders == stored.securityHeaders
         return report
     }
 

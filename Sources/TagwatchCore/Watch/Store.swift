@@ -142,8 +142,8 @@ public final class Store {
             var judgedUnreachable = Set<String>()
             var vendorPages: [String: Set<String>] = [:]
             var scriptsSeen: [String: ScriptChange] = [:]
-            // Pages answered 304 or with the same bytes: their last observation stands, integrity included.
-            var unchanged = Set<String>()
+            // Pages answered 304 or with the same bytes whose scripts, followed again, were as
+            // stored: their last observation stands, and only "last seen" is touched.
             // What the state held for each page, read once rather than one query per page.
             var priorPages: [String: (failures: Int?, lastScan: Int?)] = [:]
             for r in try db.query("SELECT url, failures, last_scan FROM pages") {
@@ -175,18 +175,19 @@ public final class Store {
                     if let v = r.vendor, r.party == .third { vendorPages[v.id, default: []].insert(o.page) }
                 }
                 if o.report.unchanged {
-                    // Nothing was parsed or followed: what the last scan saw is still there, seen now.
-                    unchanged.insert(o.page)
-                    if let lastScan = priorRow?.lastScan {
-                        try db.query("UPDATE resources SET last_seen = ?, last_scan = ? WHERE page = ? AND last_scan = ?",
-                                     [.text(finished), .int(scanID), .text(o.page), .int(lastScan)])
-                        try db.query("UPDATE page_scripts SET last_seen = ?, last_scan = ? WHERE page = ? AND last_scan = ?",
-                                     [.text(finished), .int(scanID), .text(o.page), .int(lastScan)])
-                    }
+                    // Nothing was parsed, and following found what the last scan found: the
+                    // resources are only seen again; scripts and headers are recorded as always
+                    // (their failures count, and their findings are this cycle's).
+                    try db.query("""
+                        UPDATE resources SET last_seen = ?, last_scan = ?
+                        WHERE page = ? AND last_scan = (SELECT MAX(last_scan) FROM resources WHERE page = ?)
+                        """, [.text(finished), .int(scanID), .text(o.page), .text(o.page)])
                     if let v = o.report.validators {
                         try db.query("UPDATE page_cache SET etag = ?, last_modified = ? WHERE page = ?",
                                      [.opt(v.etag), .opt(v.lastModified), .text(o.page)])
                     }
+                    current.append(contentsOf: try recordIntegrity(o, scanID: scanID, at: finished, unreachableAfter: unreachableAfter,
+                                                                   seenThisCycle: &scriptsSeen))
                     continue
                 }
                 if let json = stored[o.page] { try storeObservation(o.report, page: o.page, json: json) }
@@ -217,7 +218,6 @@ public final class Store {
             }
             var events = try regroup(at: finished)
             let diff = Differ.diff(open: try openAlertsWithPages(), current: current, grouping: grouping) { kind, page in
-                if unchanged.contains(page) { return !Self.integrityKinds.contains(kind) }
                 return scanned.contains(page) || (kind == .targetUnreachable && judgedUnreachable.contains(page))
             }
             for r in diff.raise {
@@ -347,10 +347,6 @@ public final class Store {
         }
         return events
     }
-
-    /// Findings the integrity record makes (by following scripts and comparing headers), not the
-    /// policy: on an unchanged page nothing was followed, so those alerts stay as they are.
-    static let integrityKinds: Set<FindingKind> = [.scriptChanged, .scriptUnavailable, .headerChanged]
 
     /// Keeps a page's validators and observation for the next cycle's conditional GET.
     private func storeObservation(_ report: PageReport, page: String, json: String) throws {

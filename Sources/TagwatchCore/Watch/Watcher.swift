@@ -113,9 +113,17 @@ public struct Watcher: Sendable {
         // an unchanged page, and there it must be seen each cycle.
         let known = try store.pageValidators()
         let integrityLabels = Set(config.integrityLabels)
-        for i in jobs.indices where jobs[i].path == nil && jobs[i].error == nil {
+        var conditional: [Int] = []
+        for i in jobs.indices where jobs[i].path == nil && jobs[i].error == nil && known[jobs[i].url] != nil {
             if !integrityLabels.isEmpty && !integrityLabels.isDisjoint(with: jobs[i].target.labels) { continue }
+            conditional.append(i)
+        }
+        // Their stored observations, read in one query and decoded on every core.
+        let stored = try store.storedReports(pages: conditional.map { jobs[$0].url })
+        for i in conditional {
+            guard let report = stored[jobs[i].url] else { continue }
             jobs[i].validators = known[jobs[i].url]
+            jobs[i].stored = report
         }
         let detector = Detector(catalog: rules.catalog, firstPartyDomains: config.firstParty)
         // A new follower per cycle: each distinct script is fetched once per cycle, and again the next.
@@ -127,27 +135,7 @@ public struct Watcher: Sendable {
         policy.integrityLabels = Set(config.integrityLabels)
         let today = Policy.today(now())
         var observations = [PageObservation?](repeating: nil, count: jobs.count)
-        var unchanged: [(index: Int, fetched: PageReport)] = []
         scanner.scan(jobs, cancellation: cancellation) { i, report in
-            if report.unchanged {
-                unchanged.append((i, report))
-            } else {
-                observations[i] = observe(report, page: jobs[i].url, labels: jobs[i].target.labels, policy: policy, today: today)
-            }
-        }
-        // Unchanged pages take their last observation from the state: read in one query, decoded on every core.
-        let stored = try store.storedReports(pages: unchanged.map { jobs[$0.index].url })
-        for (i, fetched) in unchanged {
-            var report: PageReport
-            if var s = stored[jobs[i].url] {
-                s.unchanged = true
-                s.validators = fetched.validators
-                report = s
-            } else {
-                report = PageReport(target: jobs[i].target, url: fetched.url, status: fetched.status,
-                                    error: "unchanged since the last cycle, but its stored observation could not be read; scanned in full next cycle",
-                                    resources: [])
-            }
             observations[i] = observe(report, page: jobs[i].url, labels: jobs[i].target.labels, policy: policy, today: today)
         }
         if cancellation?.isCancelled == true {
