@@ -122,7 +122,7 @@ final class DaemonService: Service, Sendable {
         }
         defer { watchdogTask.cancel() }
         notifier.notify("READY=1\nSTATUS=starting the first scan")
-        logger.info("tagwatch started", metadata: ["config": "\(configPath)", "pid": "\(getpid())"])
+        logger.info("tagwatch started", metadata: ["config": "\(configPath)", "pid": "\(getpid())", "catalog": "\(watcher.withLock { $0.rules.catalogDescription }), \(watcher.withLock { $0.rules.catalog.count }) vendors"])
 
         await withGracefulShutdownHandler {
             var generation = 0
@@ -172,7 +172,7 @@ final class DaemonService: Service, Sendable {
         do {
             let fresh = try Watcher(config: try Config.load(file: configPath))
             watcher.withLock { $0 = fresh }
-            logger.info("reloaded config and rules", metadata: ["vendors": "\(fresh.rules.catalog.count)", "targets": "\(fresh.config.targets.count)"])
+            logger.info("reloaded config and rules", metadata: ["vendors": "\(fresh.rules.catalog.count)", "catalog": "\(fresh.rules.catalogDescription)", "targets": "\(fresh.config.targets.count)"])
         } catch {
             logger.error("reload failed, keeping the previous config and rules: \(error)")
         }

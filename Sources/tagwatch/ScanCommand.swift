@@ -27,8 +27,11 @@ struct ScanCommand: ParsableCommand {
     @Argument(help: "Page URLs (http or https), saved HTML files (.html or .html.gz), or folders of built HTML.")
     var targets: [String] = []
 
-    @Option(name: .long, help: "Rules folder holding vendors/*.yaml (default: ./rules, then /etc/tagwatch/rules).")
+    @Option(name: .long, help: "Rules folder: its vendors/*.yaml add to (or, by file name, replace) the built-in catalog, its approved.yaml is the registry (default: ./rules, then /etc/tagwatch/rules, when present).")
     var rules: String?
+
+    @Flag(name: .customLong("no-builtin-catalog"), help: "Use only the rules folder's vendors/*.yaml, not the catalog built into tagwatch.")
+    var noBuiltinCatalog = false
 
     @Option(name: .long, help: "Approved-vendor registry (default: approved.yaml in the rules folder, if present).")
     var registry: String?
@@ -90,7 +93,8 @@ struct ScanCommand: ParsableCommand {
     func run() throws {
         let loaded: Rules
         do {
-            loaded = try Rules.load(directory: try RulesLocation.resolve(rules).directory, registryFile: registry)
+            loaded = try Rules.load(directory: try RulesLocation.resolve(rules).directory, registryFile: registry,
+                                    builtinCatalog: !noBuiltinCatalog)
         } catch {
             printError("\(error)")
             throw ExitCode(ExitStatus.usage)
@@ -169,20 +173,28 @@ struct ScanCommand: ParsableCommand {
     }
 }
 
-/// Where the rules live when the user does not say.
+/// Where the rules live when the user does not say: `./rules`, then `/etc/tagwatch/rules`, when
+/// either is a folder; otherwise none, and the built-in catalog is used alone.
 struct RulesLocation {
-    var directory: String
-    var vendorsDirectory: String { (directory as NSString).appendingPathComponent("vendors") }
+    var directory: String?
+
+    static let searched = ["rules", Config.defaultRules]
 
     static func resolve(_ given: String?) throws -> RulesLocation {
-        if let given { return RulesLocation(directory: given) }
-        for candidate in ["rules", "/etc/tagwatch/rules", "/usr/local/share/tagwatch/rules"] {
+        if let given {
             var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate + "/vendors", isDirectory: &isDir), isDir.boolValue {
+            guard FileManager.default.fileExists(atPath: given, isDirectory: &isDir), isDir.boolValue else {
+                throw SourceError(file: given, line: nil, "rules folder not found")
+            }
+            return RulesLocation(directory: given)
+        }
+        for candidate in searched {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDir), isDir.boolValue {
                 return RulesLocation(directory: candidate)
             }
         }
-        throw SourceError(file: "rules", line: nil, "no rules folder found in ./rules or /etc/tagwatch/rules; pass --rules DIR")
+        return RulesLocation(directory: nil)
     }
 }
 

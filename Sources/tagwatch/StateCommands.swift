@@ -82,7 +82,7 @@ struct InventoryCommand: ParsableCommand {
         if scripts {
             let rows = try location.open().scriptInventory(label: label)
             // The registry, for each script's authorization; without a readable config, those columns stay empty.
-            let registry = (try? Config.load(file: location.config)).flatMap { c in try? Rules.load(directory: c.rules, registryFile: c.registry).registry }
+            let registry = (try? Config.load(file: location.config)).flatMap { c in try? Rules.load(directory: c.rules, registryFile: c.registry, builtinCatalog: c.builtinCatalog).registry }
             switch format {
             case .csv: print(ScriptInventoryOutput.csv(rows, registry: registry), terminator: "")
             case .json: print(ScriptInventoryOutput.json(rows, registry: registry))

@@ -28,7 +28,12 @@ public struct Config: Sendable, Equatable {
     public var maxPageBytes = 5 * 1024 * 1024
     public var maxRedirects = 10
     public var userAgent = FetchOptions().userAgent
-    public var rules: String
+    /// The rules folder (`rules:`; default `/etc/tagwatch/rules` when it exists): its
+    /// `vendors/*.yaml` add to or replace files of the built-in catalog, and its `approved.yaml`
+    /// is the registry. nil: the built-in catalog alone.
+    public var rules: String?
+    /// `builtin_catalog: false` uses only the rules folder's `vendors/`.
+    public var builtinCatalog = true
     public var registry: String?
     public var state: String
     public var unreachableAfter = 2
@@ -59,7 +64,7 @@ public struct Config: Sendable, Equatable {
     }
 
     static let topKeys = ["targets", "first_party", "interval", "jitter", "concurrency", "per_host", "timeout",
-                          "connect_timeout", "max_page_bytes", "max_redirects", "user_agent", "rules", "registry",
+                          "connect_timeout", "max_page_bytes", "max_redirects", "user_agent", "rules", "builtin_catalog", "registry",
                           "state", "unreachable_after", "alerts", "follow", "integrity"]
     static let followKeys = ["enabled", "max_script_bytes", "max_scripts", "max_total_bytes", "depth", "remote_for_files"]
     static let alertKeys = ["log", "log_format", "feed", "feed_title", "feed_home_url", "feed_items"]
@@ -73,7 +78,7 @@ public struct Config: Sendable, Equatable {
         func resolve(_ p: String) -> String {
             p.hasPrefix("/") ? p : ((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent(p)
         }
-        var c = Config(file: path, rules: "/etc/tagwatch/rules", state: "/var/lib/tagwatch/state.sqlite")
+        var c = Config(file: path, rules: nil, state: "/var/lib/tagwatch/state.sqlite")
         guard let m = try YAMLMap.load(file: path, text: String(decoding: data, as: UTF8.self), what: "the config") else {
             throw SourceError(file: path, line: nil, "the config is empty; it needs at least 'targets'")
         }
@@ -139,7 +144,21 @@ public struct Config: Sendable, Equatable {
             c.maxPageBytes = n
         }
         if let v = try m.string("user_agent") { c.userAgent = v }
-        if let v = try m.string("rules") { c.rules = resolve(v) }
+        if let v = try m.string("rules") {
+            c.rules = resolve(v)
+        } else if FileManager.default.fileExists(atPath: Config.defaultRules) {
+            c.rules = Config.defaultRules
+        }
+        if let v = try m.string("builtin_catalog") {
+            switch v.lowercased() {
+            case "true", "yes", "on": c.builtinCatalog = true
+            case "false", "no", "off": c.builtinCatalog = false
+            default: throw err("builtin_catalog", "'builtin_catalog' must be true or false, not '\(v)'")
+            }
+        }
+        if !c.builtinCatalog, c.rules == nil {
+            throw err("builtin_catalog", "'builtin_catalog: false' needs 'rules:', a folder with vendors/*.yaml")
+        }
         if let v = try m.string("registry") { c.registry = resolve(v) }
         if let v = try m.string("state") { c.state = resolve(v) }
         if let a = m.node("alerts") {
@@ -197,6 +216,9 @@ public struct Config: Sendable, Equatable {
         }
         return c
     }
+
+    /// The rules folder used when the config names none and it exists.
+    public static let defaultRules = "/etc/tagwatch/rules"
 
     static func isHTTPURL(_ s: String) -> Bool {
         let l = s.lowercased()

@@ -20,7 +20,7 @@ public struct Watcher: Sendable {
     /// Loads the rules the config names; a bad rules file fails here, before anything runs.
     public init(config: Config) throws {
         self.config = config
-        rules = try Rules.load(directory: config.rules, registryFile: config.registry)
+        rules = try Rules.load(directory: config.rules, registryFile: config.registry, builtinCatalog: config.builtinCatalog)
     }
 
     /// Turns the configured targets into page jobs; sitemaps are fetched and read here.
