@@ -122,11 +122,15 @@ public struct Extraction: Sendable {
     public var resources: [ExtractedResource]
     public var inlineScripts: [String]
     public var baseURL: String
+    /// The URL the page says it is served at (`<link rel=canonical>`, else `<meta property=og:url>`),
+    /// absolute http(s) only: for a saved file, the site that first-party is judged against.
+    public var canonicalURL: String?
 
-    public init(resources: [ExtractedResource], inlineScripts: [String], baseURL: String) {
+    public init(resources: [ExtractedResource], inlineScripts: [String], baseURL: String, canonicalURL: String? = nil) {
         self.resources = resources
         self.inlineScripts = inlineScripts
         self.baseURL = baseURL
+        self.canonicalURL = canonicalURL
     }
 }
 

@@ -110,8 +110,8 @@ struct RulesImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Import another catalog (Disconnect services.json, DuckDuckGo tds.json, Wappalyzer technologies.json, WhoTracks.me trackerdb.sql) as catalog YAML.",
         discussion: """
-            Hosts the catalog already claims are left out; every item not imported is listed with the reason.
-            The output is a vendors/*.yaml file that `tagwatch rules check` accepts. Nothing is bundled:
+            Hosts the catalog already claims are left out; every item not imported is listed with the reason. \
+            The output is a vendors/*.yaml file that `tagwatch rules check` accepts. Nothing is bundled: \
             read the file from wherever you got it, under its own licence.
             """
     )

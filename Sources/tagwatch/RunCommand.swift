@@ -13,10 +13,11 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run the daemon (or one cycle with --once): scan on a schedule, remember, alert.",
         discussion: """
-            Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads config and rules (a bad file is
-            reported and the old one kept); SIGUSR1 starts a scan now. Under systemd (Type=notify) it
+            Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads config and rules (a bad file is \
+            reported and the old one kept); SIGUSR1 starts a scan now. Under systemd (Type=notify) it \
             reports READY, STATUS and feeds the watchdog.
-            Exit codes of --once: 0 every target scanned; 1 an open alert at or above --fail-on;
+
+            Exit codes of --once: 0 every target scanned; 1 an open alert at or above --fail-on; \
             2 config or rules error; 3 some targets could not be scanned.
             """
     )

@@ -17,9 +17,10 @@ struct ScanCommand: ParsableCommand {
         commandName: "scan",
         abstract: "Scan pages (URLs, saved HTML files or folders of built HTML) and list their third-party resources.",
         discussion: """
-            With a registry (--registry FILE, or approved.yaml in the rules folder) each resource is held
+            With a registry (--registry FILE, or approved.yaml in the rules folder) each resource is held \
             against it and findings are listed.
-            Exit codes: 0 every target scanned (and no finding at or above --fail-on); 1 a finding at or
+
+            Exit codes: 0 every target scanned (and no finding at or above --fail-on); 1 a finding at or \
             above --fail-on; 2 usage or rules error; 3 some targets could not be scanned.
             """
     )
@@ -39,7 +40,7 @@ struct ScanCommand: ParsableCommand {
     @Option(name: .long, help: "A label every target carries, e.g. payment (repeatable).")
     var label: [String] = []
 
-    @Option(name: .customLong("fail-on"), help: "Exit 1 when a finding of this severity or above exists (info, low, medium, high, critical).")
+    @Option(name: .customLong("fail-on"), help: "Exit 1 when a finding of this severity or above exists.")
     var failOn: Severity?
 
     @Option(name: .customLong("first-party"), help: "A domain the company owns (repeatable).")
@@ -48,7 +49,7 @@ struct ScanCommand: ParsableCommand {
     @Option(name: .customLong("base-url"), help: "The URL a saved file (or the root of a folder) is served at.")
     var baseURL: String?
 
-    @Option(name: .long, help: "Output format: text or json.")
+    @Option(name: .long, help: "Output format.")
     var format: OutputFormat = .text
 
     @Option(name: .long, help: "Transfers at once.")
@@ -57,14 +58,14 @@ struct ScanCommand: ParsableCommand {
     @Option(name: .customLong("per-host"), help: "Transfers at once to one host.")
     var perHost: Int = 4
 
-    @Option(name: .long, help: "Seconds a transfer may take in all.")
-    var timeout: Double = 20
+    @Option(name: .long, help: "How long a transfer may take in all, as in the config: 20s, 1m, or seconds.")
+    var timeout = DurationArgument(seconds: 20)
 
-    @Option(name: .customLong("connect-timeout"), help: "Seconds to establish a connection.")
-    var connectTimeout: Double = 10
+    @Option(name: .customLong("connect-timeout"), help: "How long establishing a connection may take (10s, or seconds).")
+    var connectTimeout = DurationArgument(seconds: 10)
 
-    @Option(name: .customLong("max-page-bytes"), help: "Largest page body accepted, in bytes.")
-    var maxPageBytes: Int = 5 * 1024 * 1024
+    @Option(name: .customLong("max-page-bytes"), help: "Largest page body accepted, as in the config: 5MB, 500KB, or bytes.")
+    var maxPageBytes = SizeArgument(bytes: 5 * 1024 * 1024)
 
     @Option(name: .customLong("user-agent"), help: "User-Agent header sent with each request.")
     var userAgent: String?
@@ -75,16 +76,15 @@ struct ScanCommand: ParsableCommand {
     @Flag(name: .customLong("follow-remote"), help: "For files and folders, also fetch scripts that are not on disk.")
     var followRemote = false
 
-    @Option(name: .customLong("max-script-bytes"), help: "Largest script or container followed, in bytes.")
-    var maxScriptBytes: Int = FollowOptions().maxScriptBytes
+    @Option(name: .customLong("max-script-bytes"), help: "Largest script or container followed: 8MB, 500KB, or bytes.")
+    var maxScriptBytes = SizeArgument(bytes: FollowOptions().maxScriptBytes)
 
     func validate() throws {
         if targets.isEmpty { throw ValidationError("name at least one URL, file or folder to scan") }
         if concurrency < 1 || concurrency > 1024 { throw ValidationError("--concurrency must be between 1 and 1024") }
         if perHost < 1 { throw ValidationError("--per-host must be at least 1") }
-        if timeout <= 0 || connectTimeout <= 0 { throw ValidationError("timeouts must be positive") }
-        if maxPageBytes < 1024 { throw ValidationError("--max-page-bytes must be at least 1024") }
-        if maxScriptBytes < 1024 { throw ValidationError("--max-script-bytes must be at least 1024") }
+        if maxPageBytes.bytes < 1024 { throw ValidationError("--max-page-bytes must be at least 1KB") }
+        if maxScriptBytes.bytes < 1024 { throw ValidationError("--max-script-bytes must be at least 1KB") }
         if let b = baseURL, !(b.hasPrefix("http://") || b.hasPrefix("https://")) || URL(string: b)?.host == nil {
             throw ValidationError("--base-url must be an absolute http(s) URL, not '\(b)'")
         }
@@ -113,16 +113,16 @@ struct ScanCommand: ParsableCommand {
         var options = FetchOptions()
         options.concurrency = concurrency
         options.perHost = perHost
-        options.timeout = timeout
-        options.connectTimeout = connectTimeout
-        options.maxBodyBytes = maxPageBytes
+        options.timeout = timeout.seconds
+        options.connectTimeout = connectTimeout.seconds
+        options.maxBodyBytes = maxPageBytes.bytes
         if let userAgent { options.userAgent = userAgent }
 
         let detector = Detector(catalog: catalog, firstPartyDomains: firstParty)
         var follow = FollowOptions()
         follow.enabled = !noFollow
         follow.remoteForFiles = followRemote
-        follow.maxScriptBytes = maxScriptBytes
+        follow.maxScriptBytes = maxScriptBytes.bytes
         let follower = ScriptFollower(catalog: catalog, detector: detector, fetchOptions: options, options: follow)
         let scanner = Scanner(detector: detector, fetchOptions: options, follower: follower)
         let jobs = Scanner.jobs(for: targets.map { Self.target(for: $0, baseURL: baseURL) })

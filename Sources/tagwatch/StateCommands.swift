@@ -35,7 +35,7 @@ struct AlertsCommand: ParsableCommand {
     @Flag(name: .long, help: "Only alerts still open.")
     var open = false
 
-    @Option(name: .long, help: "Output format: text or json.")
+    @Option(name: .long, help: "Output format.")
     var format: OutputFormat = .text
 
     func run() throws {
@@ -62,7 +62,7 @@ struct InventoryCommand: ParsableCommand {
 
     @OptionGroup var location: StateLocation
 
-    @Option(name: .long, help: "Output format: text, json or csv.")
+    @Option(name: .long, help: "Output format.")
     var format: Format = .text
 
     @Flag(name: .customLong("third-party"), help: "Only third-party resources.")

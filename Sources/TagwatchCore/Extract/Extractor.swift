@@ -46,7 +46,9 @@ public struct Extractor: Sendable {
                 }
             }
         }
-        return Extraction(resources: resources, inlineScripts: walker.inlineScripts, baseURL: baseURL)
+        let canonical = (walker.canonical ?? walker.ogURL).flatMap { URLResolver.resolve($0, against: baseURL) }
+            .flatMap { u in u.hasPrefix("http://") || u.hasPrefix("https://") ? u : nil }
+        return Extraction(resources: resources, inlineScripts: walker.inlineScripts, baseURL: baseURL, canonicalURL: canonical)
     }
 
     /// The resources an HTML fragment names (a tag manager's Custom HTML tag), resolved against
@@ -89,7 +91,7 @@ public struct Extractor: Sendable {
 
 /// The element names the extractor cares about.
 private enum Tag {
-    case script, iframe, img, link, form, object, embed, noscript, base, frame
+    case script, iframe, img, link, form, object, embed, noscript, base, frame, meta
 }
 
 private func tagOf(_ name: UnsafePointer<xmlChar>) -> Tag? {
@@ -109,6 +111,7 @@ private func tagOf(_ name: UnsafePointer<xmlChar>) -> Tag? {
     case UInt8(ascii: "e"): return eq("embed") ? .embed : nil
     case UInt8(ascii: "n"): return eq("noscript") ? .noscript : nil
     case UInt8(ascii: "b"): return eq("base") ? .base : nil
+    case UInt8(ascii: "m"): return eq("meta") ? .meta : nil
     default: return nil
     }
 }
@@ -137,6 +140,9 @@ private struct Walker {
     var raw: [RawResource] = []
     var inlineScripts: [String] = []
     var baseHref: String?
+    /// `<link rel=canonical href>` and `<meta property=og:url content>`, first of each.
+    var canonical: String?
+    var ogURL: String?
 
     private func attr(_ node: xmlNodePtr, _ name: String) -> String? {
         guard let v = xmlGetProp(node, name) else { return nil }
@@ -185,6 +191,7 @@ private struct Walker {
                         if rels.contains(where: { loadingRels.contains(String($0)) }) {
                             add(attr(n, "href"), .link, integrity: attr(n, "integrity"))
                         }
+                        if canonical == nil, !inNS, rels.contains("canonical"), let h = attr(n, "href"), !h.isEmpty { canonical = h }
                     }
                 case .form:
                     add(attr(n, "action"), .form)
@@ -192,6 +199,9 @@ private struct Walker {
                     add(attr(n, "data"), .object)
                 case .embed:
                     add(attr(n, "src"), .object)
+                case .meta:
+                    if ogURL == nil, !inNS, (attr(n, "property") ?? attr(n, "name"))?.lowercased() == "og:url",
+                       let c = attr(n, "content"), !c.isEmpty { ogURL = c }
                 case .base:
                     if baseHref == nil, let h = attr(n, "href"), !h.isEmpty { baseHref = h }
                 case .noscript:
