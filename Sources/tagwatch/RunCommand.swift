@@ -51,6 +51,7 @@ struct RunCommand: AsyncParsableCommand {
                 throw ExitCode(ExitStatus.targetsFailed)
             }
             print(DaemonService.describe(summary))
+            for w in summary.warnings { printError(w) }
             for e in summary.events {
                 print("  \(e.event.rawValue): [\(e.alert.severity.rawValue)] \(e.alert.message)")
             }
@@ -198,6 +199,7 @@ final class DaemonService: Service, Sendable {
             logger.info("scan cancelled; nothing recorded for it")
         case .success(let s):
             logger.info("\(Self.describe(s))")
+            for w in s.warnings { logger.warning("\(w)") }
             let worst = s.openAlerts.map(\.severity).max()
             notifier.notify("STATUS=last scan \(s.finished): \(s.pages) pages, \(s.failed) failed; \(s.openAlerts.count) open alerts\(worst.map { " (worst \($0.rawValue))" } ?? "")")
         case .failure(let e):

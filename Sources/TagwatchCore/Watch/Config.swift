@@ -48,6 +48,8 @@ public struct Config: Sendable, Equatable {
     /// `integrity: {labels: [payment]}`: pages whose scripts and headers are recorded and held to
     /// SRI; empty: every page's scripts are recorded, and none is held to SRI or watched for headers.
     public var integrityLabels: [String] = []
+    /// `metrics:` a node_exporter textfile-collector file (`*.prom`) rewritten after each cycle.
+    public var metrics: String?
 
     public enum LogFormat: String, Sendable, CaseIterable { case logfmt, json }
 
@@ -65,7 +67,7 @@ public struct Config: Sendable, Equatable {
 
     static let topKeys = ["targets", "first_party", "interval", "jitter", "concurrency", "per_host", "timeout",
                           "connect_timeout", "max_page_bytes", "max_redirects", "user_agent", "rules", "builtin_catalog", "registry",
-                          "state", "unreachable_after", "alerts", "follow", "integrity"]
+                          "state", "unreachable_after", "alerts", "follow", "integrity", "metrics"]
     static let followKeys = ["enabled", "max_script_bytes", "max_scripts", "max_total_bytes", "depth", "remote_for_files"]
     static let alertKeys = ["log", "log_format", "feed", "feed_title", "feed_home_url", "feed_items"]
     static let targetKeys = ["url", "sitemap", "file", "base_url", "labels", "limit"]
@@ -161,6 +163,12 @@ public struct Config: Sendable, Equatable {
         }
         if let v = try m.string("registry") { c.registry = resolve(v) }
         if let v = try m.string("state") { c.state = resolve(v) }
+        if let v = try m.string("metrics") {
+            guard v.hasSuffix(".prom") else {
+                throw err("metrics", "'metrics' must be a file ending in .prom (node_exporter's textfile collector reads only those), not '\(v)'")
+            }
+            c.metrics = resolve(v)
+        }
         if let a = m.node("alerts") {
             let am = try YAMLMap(file: path, node: a, what: "'alerts'")
             try am.checkKeys(alertKeys, in: "'alerts'")

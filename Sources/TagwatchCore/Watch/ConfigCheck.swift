@@ -61,6 +61,7 @@ public struct ConfigCheck: Sendable {
         ]
         if let p = config.alertLog { writes.append(("alert log", "alerts.log", p, false)) }
         if let p = config.feed { writes.append(("feed", "alerts.feed", p, true)) }  // written to a temporary file, then renamed
+        if let p = config.metrics { writes.append(("metrics", "metrics", p, true)) }
         for (what, key, path, folderToo) in writes {
             if let problem = writeProblem(path, folderToo: folderToo) {
                 result.errors.append(SourceError(file: file, line: lines.line(key), "\(what) '\(path)' \(problem)"))

@@ -9,6 +9,8 @@ public struct CycleSummary: Sendable {
     public var openAlerts: [Alert]
     public var finished: String
     public var cancelled: Bool
+    /// Problems that did not stop the cycle (a metrics file that could not be written), for the log.
+    public var warnings: [String] = []
 }
 
 /// The daemon's job, once: expand targets, scan, hold against the registry, remember,
@@ -88,7 +90,8 @@ public struct Watcher: Sendable {
     public func cycle(cancellation: FetchCancellation? = nil, now: @Sendable () -> Date = Date.init) throws -> CycleSummary {
         let store = try Store(path: config.state)
         try deliver(store: store)  // anything a killed process left undelivered
-        let started = Timestamp.string(now())
+        let startedAt = now()
+        let started = Timestamp.string(startedAt)
         let jobs = jobs(cancellation: cancellation)
         let detector = Detector(catalog: rules.catalog, firstPartyDomains: config.firstParty)
         // A new follower per cycle: each distinct script is fetched once per cycle, and again the next.
@@ -107,12 +110,36 @@ public struct Watcher: Sendable {
                                 finished: Timestamp.string(now()), cancelled: true)
         }
         let done = observations.compactMap { $0 }
-        let finished = Timestamp.string(now())
+        let finishedAt = now()
+        let finished = Timestamp.string(finishedAt)
         let events = try store.record(cycle: done, started: started, finished: finished, unreachableAfter: config.unreachableAfter)
         try deliver(store: store)
-        return CycleSummary(pages: done.count, failed: done.filter { $0.report.error != nil }.count,
-                            resources: done.reduce(0) { $0 + $1.report.resources.count }, events: events,
-                            openAlerts: try store.openAlerts(), finished: finished, cancelled: false)
+        var summary = CycleSummary(pages: done.count, failed: done.filter { $0.report.error != nil }.count,
+                                   resources: done.reduce(0) { $0 + $1.report.resources.count }, events: events,
+                                   openAlerts: try store.openAlerts(), finished: finished, cancelled: false)
+        if let metrics = config.metrics {
+            // The metrics file fails alone: the cycle is recorded and its alerts delivered already.
+            do {
+                try MetricsFile(path: metrics).write(Self.metrics(done, summary, started: startedAt, finished: finishedAt))
+            } catch {
+                summary.warnings.append("\(error)")
+            }
+        }
+        return summary
+    }
+
+    static func metrics(_ done: [PageObservation], _ s: CycleSummary, started: Date, finished: Date) -> CycleMetrics {
+        let resources = done.flatMap(\.report.resources)
+        let third = resources.filter { $0.party == .third }
+        var open: [Severity: Int] = [:]
+        for a in s.openAlerts { open[a.severity, default: 0] += 1 }
+        let raised = s.events.filter { $0.event == .raised }.count
+        return CycleMetrics(durationSeconds: finished.timeIntervalSince(started), pages: s.pages, failed: s.failed,
+                            resources: resources.count, thirdPartyResources: third.count,
+                            vendors: Set(resources.compactMap { $0.vendor?.id }).count,
+                            unknownHosts: Set(third.filter { $0.vendor == nil }.map(\.host)).count,
+                            openAlerts: open, raised: raised, resolved: s.events.count - raised,
+                            finishedAt: finished.timeIntervalSince1970)
     }
 
     private func observe(_ report: PageReport, page: String, labels: [String], policy: Policy, today: String) -> PageObservation {
