@@ -9,6 +9,11 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }
 
+/// `scan --format`: also SARIF 2.1.0, for CI code scanning.
+enum ScanFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, sarif
+}
+
 extension Severity: ExpressibleByArgument {}
 
 /// `tagwatch scan`: an ad-hoc scan of URLs, saved pages or built-site folders; keeps no state.
@@ -50,7 +55,7 @@ struct ScanCommand: ParsableCommand {
     var baseURL: String?
 
     @Option(name: .long, help: "Output format.")
-    var format: OutputFormat = .text
+    var format: ScanFormat = .text
 
     @Option(name: .long, help: "Transfers at once.")
     var concurrency: Int = 16
@@ -133,6 +138,7 @@ struct ScanCommand: ParsableCommand {
         var failed = false
         var worst: Severity?
         var text = TextReport()
+        var sarifPages: [PageReport] = []
         let out = StandardOutput()
         if format == .json { out.write("{\n  \"pages\": [") }
         scanner.scan(jobs) { i, report in
@@ -150,6 +156,8 @@ struct ScanCommand: ParsableCommand {
                     out.write((next == 0 ? "\n    " : ",\n    ") + ScanOutput.page(r, withFindings: policy != nil).serialized(pretty: true, indent: 2))
                 case .text:
                     out.write(text.page(r))
+                case .sarif:
+                    sarifPages.append(r)
                 }
                 next += 1
             }
@@ -157,6 +165,9 @@ struct ScanCommand: ParsableCommand {
         switch format {
         case .json: out.write(jobs.isEmpty ? "]\n}\n" : "\n  ]\n}\n")
         case .text: out.write(text.totals())
+        case .sarif:
+            out.write(SARIFOutput.document(sarifPages, toolVersion: TagwatchVersion.string, registryUsed: policy != nil)
+                .serialized(pretty: true) + "\n")
         }
         out.flush()
         if jobs.isEmpty {
