@@ -35,10 +35,14 @@ struct AlertsCommand: ParsableCommand {
     @Flag(name: .long, help: "Only alerts still open.")
     var open = false
 
+    @Flag(name: .long, help: "The events the webhook's receiver has not taken yet, with each one's attempts and last error.")
+    var undelivered = false
+
     @Option(name: .long, help: "Output format.")
     var format: OutputFormat = .text
 
     func run() throws {
+        if undelivered { return try listUndelivered() }
         let alerts = try location.open().alerts(openOnly: open)
         switch format {
         case .json:
@@ -49,6 +53,27 @@ struct AlertsCommand: ParsableCommand {
                 let when = a.state == .open ? "since \(a.raisedAt)" : "resolved \(a.resolvedAt ?? "")"
                 print("\(a.id)  \(a.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) [\(a.severity.rawValue)] \(a.kind.rawValue)  \(when)")
                 print("    \(a.message)")
+            }
+        }
+    }
+}
+
+extension AlertsCommand {
+    func listUndelivered() throws {
+        let entries = try location.open().undeliveredWebhookEvents()
+        switch format {
+        case .json:
+            print(JSONValue.object([("undelivered", .array(entries.map { o in
+                .object([("event", AlertJSON.event(o.event)), ("attempts", .int(o.attempts)), ("last_attempt", .str(o.lastAttempt)),
+                         ("last_status", .num(o.lastStatus)), ("last_error", .str(o.lastError))])
+            }))]).serialized(pretty: true))
+        case .text:
+            if entries.isEmpty { print("no undelivered webhook events") }
+            for o in entries {
+                let e = o.event
+                print("\(e.seq)  \(e.event.rawValue) \(e.alert.kind.rawValue) [\(e.alert.severity.rawValue)] at \(e.at); \(o.attempts) attempt\(o.attempts == 1 ? "" : "s")\(o.lastAttempt.map { ", last \($0)" } ?? "")")
+                if let err = o.lastError { print("    last error: \(err)") }
+                print("    \(e.alert.message)")
             }
         }
     }

@@ -144,6 +144,11 @@ public struct Fetcher: Sendable {
         self.options = options
     }
 
+    /// libcurl's global init, once per process (for other users of libcurl in Fetch/).
+    static func initializeCurl() {
+        precondition(curlGlobalInit, "curl_global_init failed")
+    }
+
     /// Fetches every URL, calling `deliver` on the calling thread as each transfer ends.
     /// Blocks until all are done or `cancellation` fires (then the rest end with an error).
     /// `admit` is asked before each new transfer starts: while it says no, no transfer starts,

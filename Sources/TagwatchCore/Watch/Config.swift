@@ -43,6 +43,8 @@ public struct Config: Sendable, Equatable {
     public var feedTitle = "tagwatch alerts"
     public var feedHomeURL: String?
     public var feedItems = 500
+    /// `alerts.webhook`: each alert event POSTed, from an outbox in the state.
+    public var webhook: WebhookConfig?
     /// Script following (`follow:`): which scripts pages load are fetched and read, and how much.
     public var follow = FollowOptions()
     /// `integrity: {labels: [payment]}`: pages whose scripts and headers are recorded and held to
@@ -69,7 +71,7 @@ public struct Config: Sendable, Equatable {
                           "connect_timeout", "max_page_bytes", "max_redirects", "user_agent", "rules", "builtin_catalog", "registry",
                           "state", "unreachable_after", "alerts", "follow", "integrity", "metrics"]
     static let followKeys = ["enabled", "max_script_bytes", "max_scripts", "max_total_bytes", "depth", "remote_for_files"]
-    static let alertKeys = ["log", "log_format", "feed", "feed_title", "feed_home_url", "feed_items"]
+    static let alertKeys = ["log", "log_format", "feed", "feed_title", "feed_home_url", "feed_items", "webhook"]
     static let targetKeys = ["url", "sitemap", "file", "base_url", "labels", "limit"]
 
     public static func load(file path: String) throws -> Config {
@@ -186,6 +188,7 @@ public struct Config: Sendable, Equatable {
                 guard v >= 1 else { throw SourceError(file: path, line: am.lineOf("feed_items"), "'feed_items' must be at least 1") }
                 c.feedItems = v
             }
+            if let n = am.node("webhook") { c.webhook = try WebhookConfig.load(file: path, node: n) }
         }
         if let n = m.node("integrity") {
             let im = try YAMLMap(file: path, node: n, what: "'integrity'")

@@ -28,7 +28,7 @@ public struct PageObservation: Sendable {
 /// and alerts with their events. Each cycle is written in one transaction, so a process
 /// killed at any moment leaves every finished scan whole.
 public final class Store {
-    static let schemaVersion = 3
+    static let schemaVersion = 4
     let db: Database
 
     public init(path: String) throws {
@@ -82,6 +82,14 @@ public final class Store {
                                  PRIMARY KEY(page, url));
             CREATE TABLE page_headers(page TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, first_seen TEXT NOT NULL,
                                  last_changed TEXT NOT NULL, last_seen TEXT NOT NULL, PRIMARY KEY(page, name));
+            """,
+            // 4: the webhook's outbox (issue 13): one row per event to POST, kept until the receiver
+            // took it; the cursor is the last event enqueued, so each event is enqueued once.
+            """
+            CREATE TABLE webhook_outbox(seq INTEGER PRIMARY KEY REFERENCES events(seq), attempts INTEGER NOT NULL DEFAULT 0,
+                                        last_attempt TEXT, last_status INTEGER, last_error TEXT, delivered_at TEXT);
+            CREATE INDEX webhook_outbox_pending ON webhook_outbox(seq) WHERE delivered_at IS NULL;
+            CREATE TABLE webhook_cursor(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
             """,
         ]
         for v in version..<steps.count {
@@ -215,7 +223,7 @@ public final class Store {
         try events(where: "1", order: "DESC", limit: limit)
     }
 
-    private func events(where condition: String, order: String, limit: Int) throws -> [AlertEvent] {
+    func events(where condition: String, order: String, limit: Int) throws -> [AlertEvent] {
         let cols = Self.alertColumns.split(separator: ",").map { "a." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
         return try db.query("""
             SELECT e.seq, e.event, e.at, \(cols) FROM events e JOIN alerts a ON a.id = e.alert_id

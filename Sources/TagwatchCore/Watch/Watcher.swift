@@ -89,7 +89,7 @@ public struct Watcher: Sendable {
     /// Runs one full cycle. A cancelled cycle records nothing, so the state stays as the last whole scan left it.
     public func cycle(cancellation: FetchCancellation? = nil, now: @Sendable () -> Date = Date.init) throws -> CycleSummary {
         let store = try Store(path: config.state)
-        try deliver(store: store)  // anything a killed process left undelivered
+        var warnings = try deliver(store: store)  // anything a killed process left undelivered
         let startedAt = now()
         let started = Timestamp.string(startedAt)
         let jobs = jobs(cancellation: cancellation)
@@ -113,10 +113,11 @@ public struct Watcher: Sendable {
         let finishedAt = now()
         let finished = Timestamp.string(finishedAt)
         let events = try store.record(cycle: done, started: started, finished: finished, unreachableAfter: config.unreachableAfter)
-        try deliver(store: store)
+        warnings += try deliver(store: store)
         var summary = CycleSummary(pages: done.count, failed: done.filter { $0.report.error != nil }.count,
                                    resources: done.reduce(0) { $0 + $1.report.resources.count }, events: events,
                                    openAlerts: try store.openAlerts(), finished: finished, cancelled: false)
+        summary.warnings = warnings
         if let metrics = config.metrics {
             // The metrics file fails alone: the cycle is recorded and its alerts delivered already.
             do {
@@ -155,17 +156,28 @@ public struct Watcher: Sendable {
     }
 
     /// Writes undelivered events to the alert log, rewrites the feed, then marks them delivered:
-    /// a crash in between re-delivers rather than loses.
-    public func deliver(store: Store) throws {
+    /// a crash in between re-delivers rather than loses. The webhook's events are enqueued in
+    /// its outbox first, then POSTed; a receiver that fails is a warning, retried next pass.
+    @discardableResult
+    public func deliver(store: Store) throws -> [String] {
+        if config.webhook != nil { try store.enqueueWebhookEvents() }
         let pending = try store.undeliveredEvents()
-        guard !pending.isEmpty else { return }
-        if let log = config.alertLog {
-            try AlertLog(path: log, format: config.logFormat).append(pending)
+        if !pending.isEmpty {
+            if let log = config.alertLog {
+                try AlertLog(path: log, format: config.logFormat).append(pending)
+            }
+            if let feed = config.feed {
+                try AlertFeed(path: feed, title: config.feedTitle, homeURL: config.feedHomeURL)
+                    .write(try store.recentEvents(limit: config.feedItems))
+            }
+            try store.markDelivered(upTo: pending.map(\.seq).max()!)
         }
-        if let feed = config.feed {
-            try AlertFeed(path: feed, title: config.feedTitle, homeURL: config.feedHomeURL)
-                .write(try store.recentEvents(limit: config.feedItems))
-        }
-        try store.markDelivered(upTo: pending.map(\.seq).max()!)
+        return try deliverWebhook(store: store).error.map { [$0] } ?? []
+    }
+
+    /// One pass over the webhook's outbox (none without a webhook).
+    public func deliverWebhook(store: Store) throws -> WebhookSender.Pass {
+        guard let hook = config.webhook else { return WebhookSender.Pass() }
+        return try WebhookSender(config: hook, userAgent: config.userAgent).deliver(store: store)
     }
 }
