@@ -75,6 +75,12 @@ struct ScanCommand: ParsableCommand {
     @Option(name: .customLong("user-agent"), help: "User-Agent header sent with each request.")
     var userAgent: String?
 
+    @Option(name: .long, help: "HTTP proxy for every fetch, e.g. http://proxy:3128; it replaces the *_proxy and no_proxy variables for this run.")
+    var proxy: String?
+
+    @Option(name: .customLong("no-proxy"), help: "With --proxy: a host that is fetched directly (repeatable).")
+    var noProxy: [String] = []
+
     @Flag(name: .customLong("no-follow"), help: "Report only what the HTML names: do not fetch the scripts pages load.")
     var noFollow = false
 
@@ -90,6 +96,8 @@ struct ScanCommand: ParsableCommand {
         if perHost < 1 { throw ValidationError("--per-host must be at least 1") }
         if maxPageBytes.bytes < 1024 { throw ValidationError("--max-page-bytes must be at least 1KB") }
         if maxScriptBytes.bytes < 1024 { throw ValidationError("--max-script-bytes must be at least 1KB") }
+        if let p = proxy, !Config.isProxyURL(p) { throw ValidationError("--proxy must be a proxy URL such as http://proxy:3128, not '\(p)'") }
+        if !noProxy.isEmpty && proxy == nil { throw ValidationError("--no-proxy needs --proxy") }
         if let b = baseURL, !(b.hasPrefix("http://") || b.hasPrefix("https://")) || URL(string: b)?.host == nil {
             throw ValidationError("--base-url must be an absolute http(s) URL, not '\(b)'")
         }
@@ -122,6 +130,8 @@ struct ScanCommand: ParsableCommand {
         options.connectTimeout = connectTimeout.seconds
         options.maxBodyBytes = maxPageBytes.bytes
         if let userAgent { options.userAgent = userAgent }
+        options.proxy = proxy
+        options.noProxy = noProxy
 
         let detector = Detector(catalog: catalog, firstPartyDomains: firstParty)
         var follow = FollowOptions()

@@ -11,6 +11,11 @@ public struct FetchOptions: Sendable {
     public var maxBodyBytes: Int = 5 * 1024 * 1024
     public var maxRedirects: Int = 10
     public var userAgent: String = "tagwatch/0.1 (+https://github.com/tagwatch/tagwatch)"
+    /// An HTTP proxy for every transfer (`proxy:`, `--proxy`; CURLOPT_PROXY). When set it
+    /// replaces libcurl's `*_proxy`/`no_proxy` variables: hosts in `noProxy` alone go direct.
+    /// nil: libcurl reads those variables itself.
+    public var proxy: String?
+    public var noProxy: [String] = []
 
     public init() {}
 }
@@ -282,6 +287,10 @@ public struct Fetcher: Sendable {
         _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
         _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
         _ = ccurl_setopt_str(easy, CURLOPT_USERAGENT, options.userAgent)
+        if let proxy = options.proxy {
+            _ = ccurl_setopt_str(easy, CURLOPT_PROXY, proxy)
+            _ = ccurl_setopt_str(easy, CURLOPT_NOPROXY, options.noProxy.joined(separator: ","))
+        }
         _ = ccurl_setopt_write(easy, CURLOPT_WRITEFUNCTION, writeCallback)
         _ = ccurl_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
         _ = ccurl_setopt_write(easy, CURLOPT_HEADERFUNCTION, headerCallback)

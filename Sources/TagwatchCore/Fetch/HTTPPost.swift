@@ -13,7 +13,7 @@ public enum HTTPPost {
     }
 
     public static func post(url: String, body: [UInt8], headers: [String], timeout: Double,
-                            userAgent: String, proxy: String? = nil) -> Result {
+                            userAgent: String, proxy: String? = nil, noProxy: [String] = []) -> Result {
         Fetcher.initializeCurl()
         guard let easy = curl_easy_init() else { return Result(status: nil, error: "curl_easy_init failed") }
         defer { curl_easy_cleanup(easy) }
@@ -33,7 +33,10 @@ public enum HTTPPost {
         _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
         _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
         _ = ccurl_setopt_str(easy, CURLOPT_USERAGENT, userAgent)
-        if let proxy { _ = ccurl_setopt_str(easy, CURLOPT_PROXY, proxy) }
+        if let proxy {
+            _ = ccurl_setopt_str(easy, CURLOPT_PROXY, proxy)
+            _ = ccurl_setopt_str(easy, CURLOPT_NOPROXY, noProxy.joined(separator: ","))
+        }
         _ = ccurl_setopt_ptr(easy, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(list))
         _ = ccurl_setopt_long(easy, CURLOPT_POST, 1)
         _ = ccurl_setopt_write(easy, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count }

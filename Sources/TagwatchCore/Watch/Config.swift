@@ -52,6 +52,9 @@ public struct Config: Sendable, Equatable {
     public var integrityLabels: [String] = []
     /// `metrics:` a node_exporter textfile-collector file (`*.prom`) rewritten after each cycle.
     public var metrics: String?
+    /// `proxy:` an HTTP proxy for every fetch and the webhook; `no_proxy:` hosts that go direct.
+    public var proxy: String?
+    public var noProxy: [String] = []
 
     public enum LogFormat: String, Sendable, CaseIterable { case logfmt, json }
 
@@ -64,12 +67,14 @@ public struct Config: Sendable, Equatable {
         o.maxBodyBytes = maxPageBytes
         o.maxRedirects = maxRedirects
         o.userAgent = userAgent
+        o.proxy = proxy
+        o.noProxy = noProxy
         return o
     }
 
     static let topKeys = ["targets", "first_party", "interval", "jitter", "concurrency", "per_host", "timeout",
                           "connect_timeout", "max_page_bytes", "max_redirects", "user_agent", "rules", "builtin_catalog", "registry",
-                          "state", "unreachable_after", "alerts", "follow", "integrity", "metrics"]
+                          "state", "unreachable_after", "alerts", "follow", "integrity", "metrics", "proxy", "no_proxy"]
     static let followKeys = ["enabled", "max_script_bytes", "max_scripts", "max_total_bytes", "depth", "remote_for_files"]
     static let alertKeys = ["log", "log_format", "feed", "feed_title", "feed_home_url", "feed_items", "webhook"]
     static let targetKeys = ["url", "sitemap", "file", "base_url", "labels", "limit"]
@@ -165,6 +170,14 @@ public struct Config: Sendable, Equatable {
         }
         if let v = try m.string("registry") { c.registry = resolve(v) }
         if let v = try m.string("state") { c.state = resolve(v) }
+        if let v = try m.string("proxy") {
+            guard Self.isProxyURL(v) else {
+                throw err("proxy", "'proxy' must be a proxy URL such as http://proxy.example.com:3128, not '\(v)'")
+            }
+            c.proxy = v
+        }
+        c.noProxy = try m.strings("no_proxy")
+        if !c.noProxy.isEmpty, c.proxy == nil { throw err("no_proxy", "'no_proxy' needs 'proxy'") }
         if let v = try m.string("metrics") {
             guard v.hasSuffix(".prom") else {
                 throw err("metrics", "'metrics' must be a file ending in .prom (node_exporter's textfile collector reads only those), not '\(v)'")
@@ -230,6 +243,16 @@ public struct Config: Sendable, Equatable {
 
     /// The rules folder used when the config names none and it exists.
     public static let defaultRules = "/etc/tagwatch/rules"
+
+    /// http://, https://, socks5:// … with a host (libcurl's proxy schemes), or host:port.
+    public static func isProxyURL(_ s: String) -> Bool {
+        let schemes = ["http://", "https://", "socks4://", "socks4a://", "socks5://", "socks5h://"]
+        let l = s.lowercased()
+        if let scheme = schemes.first(where: { l.hasPrefix($0) }) {
+            return URL(string: "http://" + s.dropFirst(scheme.count))?.host?.isEmpty == false
+        }
+        return !s.contains("://") && URL(string: "http://" + s)?.host?.isEmpty == false
+    }
 
     static func isHTTPURL(_ s: String) -> Bool {
         let l = s.lowercased()

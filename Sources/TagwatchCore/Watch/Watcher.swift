@@ -178,6 +178,6 @@ public struct Watcher: Sendable {
     /// One pass over the webhook's outbox (none without a webhook).
     public func deliverWebhook(store: Store) throws -> WebhookSender.Pass {
         guard let hook = config.webhook else { return WebhookSender.Pass() }
-        return try WebhookSender(config: hook, userAgent: config.userAgent).deliver(store: store)
+        return try WebhookSender(config: hook, userAgent: config.userAgent, proxy: config.proxy, noProxy: config.noProxy).deliver(store: store)
     }
 }

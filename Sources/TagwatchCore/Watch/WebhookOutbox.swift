@@ -64,11 +64,13 @@ public struct WebhookSender: Sendable {
     public var config: WebhookConfig
     public var userAgent: String
     public var proxy: String?
+    public var noProxy: [String]
 
-    public init(config: WebhookConfig, userAgent: String, proxy: String? = nil) {
+    public init(config: WebhookConfig, userAgent: String, proxy: String? = nil, noProxy: [String] = []) {
         self.config = config
         self.userAgent = userAgent
         self.proxy = proxy
+        self.noProxy = noProxy
     }
 
     public struct Pass: Sendable {
@@ -101,7 +103,7 @@ public struct WebhookSender: Sendable {
             let headers = ["Content-Type: application/json", "Idempotency-Key: tagwatch-event-\(e.seq)",
                            "X-Tagwatch-Event: \(e.event.rawValue)"] + config.headers
             let result = HTTPPost.post(url: config.url, body: Array(Self.body(e, format: config.format).utf8), headers: headers,
-                                       timeout: config.timeout, userAgent: userAgent, proxy: proxy)
+                                       timeout: config.timeout, userAgent: userAgent, proxy: proxy, noProxy: noProxy)
             let at = Timestamp.string(now())
             if result.ok {
                 try store.markWebhookDelivered(seq: e.seq, status: result.status ?? 200, at: at)
