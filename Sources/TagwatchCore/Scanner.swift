@@ -110,6 +110,9 @@ public struct Scanner: Sendable {
             thread.stackSize = 1 << 20
             thread.start()
         }
+        // A page whose scripts are being fetched waits on the network, not the CPU: more threads
+        // keep the cores parsing meanwhile (files are read from disk: no wait to cover).
+        let workers = follower?.options.enabled == true && !urlJobs.isEmpty ? min(16, self.workers * 4) : self.workers
         let running = Atomic<Int>(workers)
         for _ in 0..<workers {
             let thread = Thread { [self] in

@@ -33,41 +33,152 @@ public struct TestFailure: Error, CustomStringConvertible {
     public init(_ d: String) { description = d }
 }
 
+// MARK: - Temporary files
+
+/// Every temporary file a test process makes lives under one folder of its own, removed when the
+/// process exits (tests that finish early remove their own folders too), so a run leaves nothing
+/// in the system's temporary folder.
+public enum Scratch {
+    nonisolated(unsafe) private static var rootPath: String?
+    private static let lock = NSLock()
+
+    /// `$TMPDIR/tagwatch-tests-PID`, made on first use.
+    public static var root: String {
+        lock.lock()
+        defer { lock.unlock() }
+        if let r = rootPath { return r }
+        let r = FileManager.default.temporaryDirectory.appendingPathComponent("tagwatch-tests-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: r, withIntermediateDirectories: true)
+        rootPath = r
+        atexit {
+            if let r = Scratch.rootPathForExit { try? FileManager.default.removeItem(atPath: r) }
+        }
+        return r
+    }
+
+    fileprivate static var rootPathForExit: String? { rootPath }
+
+    /// A fresh path under the scratch root (nothing is created).
+    public static func path(_ name: String) -> String {
+        root + "/\(name)-\(UUID().uuidString.prefix(12))"
+    }
+}
+
+/// A fresh temporary folder for one test, under `Scratch.root` (removed at exit).
+public func temporaryDirectory(_ name: String = "tagwatch-test") throws -> String {
+    let dir = Scratch.path(name)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// A temporary folder removed as soon as its owner lets go of it (a suite instance, a test).
+public final class TempDir: @unchecked Sendable {
+    public let path: String
+    public init(_ name: String = "tagwatch-test") throws { path = try temporaryDirectory(name) }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+// MARK: - Reading a pipe with a deadline
+
+/// Reads lines from a file descriptor on a thread of its own, so callers can wait with a deadline.
+final class LineReader: @unchecked Sendable {
+    private let lock = NSCondition()
+    private var lines: [String] = []
+    private var partial = Data()
+    private(set) var closed = false
+
+    init(fd: Int32) {
+        let thread = Thread { [self] in
+            var buf = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = read(fd, &buf, buf.count)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                lock.lock()
+                partial.append(contentsOf: buf[0..<n])
+                while let nl = partial.firstIndex(of: 0x0A) {
+                    lines.append(String(decoding: partial[partial.startIndex..<nl], as: UTF8.self))
+                    partial = Data(partial[(nl + 1)...])
+                }
+                lock.broadcast()
+                lock.unlock()
+            }
+            close(fd)
+            lock.lock()
+            closed = true
+            lock.broadcast()
+            lock.unlock()
+        }
+        thread.start()
+    }
+
+    var all: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return lines
+    }
+
+    /// Waits until some line satisfies `match`, the stream closes, or `timeout` passes.
+    func wait(timeout: Double, for match: (String) -> Bool) -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        lock.lock()
+        defer { lock.unlock() }
+        while true {
+            if let l = lines.first(where: match) { return l }
+            if closed || !lock.wait(until: deadline) { return lines.first(where: match) }
+        }
+    }
+}
+
+// MARK: - The loopback test server
+
 /// The Python loopback HTTP server of `Tests/Fixtures/server`, on 127.0.0.1 and a free port.
+/// It reports every request it receives (`REQ <in-flight> <path>`), which tests use as a
+/// readiness signal ("the transfer is in flight now") and to count concurrent requests.
 public final class TestServer: @unchecked Sendable {
     public let port: Int
     private let process: Process
+    private let output: LineReader
 
     /// `tls`: a certificate and key (PEM) to serve HTTPS with.
-    public init(root: String, tls: (cert: String, key: String)? = nil) throws {
+    public init(root: String, tls: (cert: String, key: String)? = nil, startTimeout: Double = 30) throws {
         _ = confineNetworkToLoopback
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", Repo.path("Tests/Fixtures/server/testserver.py"), "--root", root, "--port", "0"]
+        p.arguments = ["python3", Repo.path("Tests/Fixtures/server/testserver.py"), "--root", root, "--port", "0", "--log-requests"]
             + (tls.map { ["--tls-cert", $0.cert, "--tls-key", $0.key] } ?? [])
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.standardError
         try p.run()
         process = p
-        var buffer = Data()
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            buffer.append(chunk)
-            if let text = String(data: buffer, encoding: .utf8), let line = text.split(separator: "\n").first,
-               line.hasPrefix("PORT "), let n = Int(line.dropFirst(5).trimmingCharacters(in: .whitespaces)) {
-                port = n
-                return
-            }
+        output = LineReader(fd: dup(out.fileHandleForReading.fileDescriptor))
+        try? out.fileHandleForReading.close()
+        guard let line = output.wait(timeout: startTimeout, for: { $0.hasPrefix("PORT ") }),
+              let n = Int(line.dropFirst(5).trimmingCharacters(in: .whitespaces)) else {
+            p.terminate()
+            throw TestFailure("test server did not report its port within \(Int(startTimeout)) s; output: \(output.all)")
         }
-        p.terminate()
-        throw TestFailure("test server did not report its port; output: \(String(decoding: buffer, as: UTF8.self))")
+        port = n
     }
 
     public func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
     public func httpsURL(_ path: String) -> String { "https://127.0.0.1:\(port)\(path)" }
+
+    /// Paths requested so far, in order.
+    public var requests: [String] {
+        output.all.filter { $0.hasPrefix("REQ ") }.map { String($0.split(separator: " ", maxSplits: 2).last ?? "") }
+    }
+
+    /// The most requests that were in flight at once so far.
+    public var maxInFlight: Int {
+        output.all.filter { $0.hasPrefix("REQ ") }.compactMap { Int($0.split(separator: " ")[1]) }.max() ?? 0
+    }
+
+    /// Waits until a request whose path starts with `prefix` has arrived.
+    public func waitForRequest(_ prefix: String, timeout: Double) -> Bool {
+        output.wait(timeout: timeout) { $0.hasPrefix("REQ ") && $0.split(separator: " ", maxSplits: 2).last?.hasPrefix(prefix) == true } != nil
+    }
 
     public func stop() {
         guard process.isRunning else { return }
@@ -80,42 +191,165 @@ public final class TestServer: @unchecked Sendable {
     deinit { stop() }
 }
 
+// MARK: - Running the built binary
+
 /// What a run of the built binary printed and how it exited.
 public struct RunResult: Sendable {
     public var status: Int32
     public var stdout: String
     public var stderr: String
+    /// This one process's peak resident set (from its own `wait4` rusage), in bytes.
+    public var peakRSS: Int
 }
 
-/// Runs the built `tagwatch` with `arguments`, collecting its output.
-public func runTagwatch(_ arguments: [String], cwd: String? = nil, environment: [String: String]? = nil) throws -> RunResult {
+private let pipeLock = NSLock()
+
+/// A pipe whose ends are closed on exec, so no other child inherits them (and holds them open).
+func makePipe() throws -> [Int32] {
+    var fds: [Int32] = [0, 0]
+    pipeLock.lock()
+    defer { pipeLock.unlock() }
+    guard pipe(&fds) == 0 else { throw TestFailure("pipe failed: \(errno)") }
+    for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    return fds
+}
+
+/// Spawns `executable` with `arguments`; the child starts with no signals blocked or ignored.
+func spawn(_ executable: String, _ arguments: [String], environment: [String: String]?, cwd: String?,
+           stdoutFD: Int32, stderrFD: Int32, closing: [Int32]) throws -> pid_t {
     _ = confineNetworkToLoopback
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: Repo.binary)
-    p.arguments = arguments
-    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-    if let environment { p.environment = environment }
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    // Read both pipes while the process runs, so a large output cannot block it.
-    nonisolated(unsafe) var errData = Data()
-    let errThread = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-    errThread.start()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    while errThread.isExecuting || !errThread.isFinished { usleep(1000) }
-    return RunResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                     stderr: String(decoding: errData, as: UTF8.self))
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_adddup2(&actions, stdoutFD, 1)
+    posix_spawn_file_actions_adddup2(&actions, stderrFD, 2)
+    for fd in closing { posix_spawn_file_actions_addclose(&actions, fd) }
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    var all = sigset_t()
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attr, &empty)
+    posix_spawnattr_setsigdefault(&attr, &all)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    // A working folder is set by the shell, which then becomes the program (exec keeps the pid).
+    let argv0 = cwd == nil ? [executable] + arguments : ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", cwd!, executable] + arguments
+    let env = environment ?? ProcessInfo.processInfo.environment
+    let cArgs = argv0.map { strdup($0) } + [nil]
+    let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
+    var pid: pid_t = 0
+    pipeLock.lock()
+    defer { pipeLock.unlock() }
+    let rc = posix_spawn(&pid, argv0[0], &actions, &attr, cArgs, cEnv)
+    guard rc == 0 else { throw TestFailure("cannot start \(argv0[0]): \(String(cString: strerror(rc)))") }
+    return pid
 }
 
-/// A fresh temporary folder for one test.
-public func temporaryDirectory(_ name: String = "tagwatch-test") throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir.path
+/// Runs the built `tagwatch` with `arguments`, collecting its output. A run that has not ended
+/// after `timeout` seconds is killed and reported as a failure naming the command.
+public func runTagwatch(_ arguments: [String], cwd: String? = nil, environment: [String: String]? = nil,
+                        timeout: Double = 300) throws -> RunResult {
+    let outPipe = try makePipe(), errPipe = try makePipe()
+    let pid: pid_t
+    do {
+        pid = try spawn(Repo.binary, arguments, environment: environment, cwd: cwd, stdoutFD: outPipe[1], stderrFD: errPipe[1],
+                        closing: [outPipe[0], errPipe[0]])
+    } catch {
+        outPipe.forEach { close($0) }; errPipe.forEach { close($0) }
+        throw error
+    }
+    close(outPipe[1]); close(errPipe[1])
+    // Read both pipes while the process runs, so a large output cannot block it.
+    let out = PipeCollector(fd: outPipe[0]), err = PipeCollector(fd: errPipe[0])
+    var status: Int32 = 0
+    var usage = rusage()
+    let deadline = Date().addingTimeInterval(timeout)
+    var timedOut = false
+    while true {
+        let r = wait4(pid, &status, WNOHANG, &usage)
+        if r == pid { break }
+        if r < 0 && errno != EINTR { throw TestFailure("wait4 failed: \(errno)") }
+        if Date() > deadline && !timedOut {
+            timedOut = true
+            kill(pid, SIGKILL)
+        }
+        usleep(5_000)
+    }
+    let stdout = out.finish(), stderr = err.finish()
+    let command = "tagwatch " + arguments.joined(separator: " ")
+    if timedOut {
+        throw TestFailure("\(command) did not finish within \(Int(timeout)) s and was killed; stderr: \(stderr.suffix(2000))")
+    }
+    // Exit code as a shell reports it: the code, or 128 + the signal that ended it.
+    let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return RunResult(status: code, stdout: stdout, stderr: stderr, peakRSS: usage.ru_maxrss * 1024)
 }
+
+/// Collects everything written to a pipe, on a thread of its own.
+final class PipeCollector: @unchecked Sendable {
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(fd: Int32) {
+        let thread = Thread { [self] in
+            var buf = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = read(fd, &buf, buf.count)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                data.append(contentsOf: buf[0..<n])
+            }
+            close(fd)
+            done.signal()
+        }
+        thread.start()
+    }
+
+    func finish() -> String {
+        done.wait()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Runs a helper program (python3, openssl, …) to completion; a hang past `timeout` is a failure.
+@discardableResult
+public func runProgram(_ arguments: [String], timeout: Double = 120) throws -> RunResult {
+    let outPipe = try makePipe(), errPipe = try makePipe()
+    let pid = try spawn("/usr/bin/env", arguments, environment: nil, cwd: nil, stdoutFD: outPipe[1], stderrFD: errPipe[1],
+                        closing: [outPipe[0], errPipe[0]])
+    close(outPipe[1]); close(errPipe[1])
+    let out = PipeCollector(fd: outPipe[0]), err = PipeCollector(fd: errPipe[0])
+    var status: Int32 = 0
+    var usage = rusage()
+    let deadline = Date().addingTimeInterval(timeout)
+    var timedOut = false
+    while wait4(pid, &status, WNOHANG, &usage) != pid {
+        if Date() > deadline && !timedOut { timedOut = true; kill(pid, SIGKILL) }
+        usleep(5_000)
+    }
+    let o = out.finish(), e = err.finish()
+    if timedOut { throw TestFailure("\(arguments.joined(separator: " ")) did not finish within \(Int(timeout)) s; stderr: \(e)") }
+    let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return RunResult(status: code, stdout: o, stderr: e, peakRSS: usage.ru_maxrss * 1024)
+}
+
+/// Runs SQL on a state database with Python's sqlite3 (an independent reader); returns rows as text.
+public func sqlite(_ database: String, _ sql: String) throws -> [String] {
+    let r = try runProgram(["python3", "-c", """
+        import sqlite3, sys
+        c = sqlite3.connect(sys.argv[1])
+        for row in c.execute(sys.argv[2]): print("|".join("" if v is None else str(v) for v in row))
+        c.commit()
+        """, database, sql])
+    guard r.status == 0 else { throw TestFailure("sqlite \(sql): \(r.stderr)") }
+    return r.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+}
+
+// MARK: - systemd's notify socket
 
 /// A `$NOTIFY_SOCKET` listener standing in for systemd (which is not PID 1 here).
 public final class NotifyListener: @unchecked Sendable {
@@ -123,12 +357,13 @@ public final class NotifyListener: @unchecked Sendable {
     private let fd: Int32
 
     public init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("tw-notify-\(UUID().uuidString.prefix(8))").path
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        path = Scratch.path("notify")
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket failed") }
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw TestFailure("socket path too long: \(path)") }
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
         let len = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + 1)
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
@@ -142,8 +377,9 @@ public final class NotifyListener: @unchecked Sendable {
         unlink(path)
     }
 
-    /// Waits up to `timeout` seconds for a datagram containing `text`; returns it.
-    public func waitFor(_ text: String, timeout: Double) -> String? {
+    /// Waits up to `timeout` seconds for a datagram containing `text` (or one already received); returns it.
+    public func waitFor(_ text: String, after seen: Int = 0, timeout: Double) -> String? {
+        if let m = received.dropFirst(seen).first(where: { $0.contains(text) }) { return m }
         let deadline = Date().addingTimeInterval(timeout)
         var buf = [UInt8](repeating: 0, count: 4096)
         while Date() < deadline {
@@ -160,50 +396,103 @@ public final class NotifyListener: @unchecked Sendable {
     public private(set) var received: [String] = []
 }
 
+// MARK: - The daemon as a process
+
 /// A long-running `tagwatch` process with its stderr collected in a file, for signal tests.
+/// A process still running when the test lets go of it is killed; its log file is removed.
 public final class DaemonProcess: @unchecked Sendable {
-    public let process = Process()
+    public let pid: pid_t
     public let stderrPath: String
+    private var exitStatus: Int32?
 
     public init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        stderrPath = FileManager.default.temporaryDirectory.appendingPathComponent("tw-daemon-\(UUID().uuidString.prefix(8)).log").path
-        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         _ = confineNetworkToLoopback
-        process.executableURL = URL(fileURLWithPath: Repo.binary)
-        process.arguments = arguments
+        stderrPath = Scratch.path("daemon") + ".log"
+        let fd = open(stderrPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw TestFailure("cannot create \(stderrPath)") }
+        defer { close(fd) }
+        let devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer { close(devnull) }
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
-        process.environment = env
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        pid = try spawn(Repo.binary, arguments, environment: env, cwd: nil, stdoutFD: devnull, stderrFD: fd, closing: [])
     }
 
-    public var pid: Int32 { process.processIdentifier }
     public var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
-    public func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+    public var isRunning: Bool { reap(); return exitStatus == nil }
 
-    /// Waits until stderr contains `text` `count` times (or the timeout passes).
+    public func signal(_ sig: Int32) { if isRunning { kill(pid, sig) } }
+
+    private func reap() {
+        guard exitStatus == nil else { return }
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == pid {
+            exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        }
+    }
+
+    /// Waits until stderr contains `text` `count` times (or the process exits, or the timeout passes).
     @discardableResult
     public func waitForLog(_ text: String, count: Int = 1, timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if stderr.components(separatedBy: text).count - 1 >= count { return true }
-            if !process.isRunning { return stderr.components(separatedBy: text).count - 1 >= count }
-            usleep(50_000)
+            if occurrences(text) >= count { return true }
+            if !isRunning { return occurrences(text) >= count }
+            usleep(20_000)
         }
         return false
     }
 
-    /// Waits for exit; nil if it is still running after `timeout` seconds.
+    public func occurrences(_ text: String) -> Int { stderr.components(separatedBy: text).count - 1 }
+
+    /// Waits for exit; nil if it is still running after `timeout` seconds. The code is the exit
+    /// status, or 128 + the signal that ended the process.
     public func waitForExit(timeout: Double) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        return process.isRunning ? nil : process.terminationStatus
+        while isRunning && Date() < deadline { usleep(10_000) }
+        return exitStatus
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        unlink(stderrPath)
     }
+}
+
+/// A TCP listener on 127.0.0.1 that accepts nothing: a test can check that nobody connected.
+public final class IdleListener: @unchecked Sendable {
+    public let port: Int
+    private let fd: Int32
+
+    public init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        self.fd = fd
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        port = Int(UInt16(bigEndian: addr.sin_port))
+        guard rc == 0, listen(fd, 8) == 0 else { throw TestFailure("cannot listen on 127.0.0.1") }
+    }
+
+    /// How many connections arrived (and are accepted and closed now).
+    public func connectionsSoFar() -> Int {
+        var n = 0
+        while true {
+            let c = accept(fd, nil, nil)
+            if c < 0 { return n }
+            close(c)
+            n += 1
+        }
+    }
+
+    deinit { close(fd) }
 }

@@ -73,7 +73,34 @@ import TagwatchTestSupport
         let (raise, resolve) = Differ.diff(open: [a, b], current: [finding(.unknownThirdParty, "p1", "z.test")], covered: ["p1"])
         #expect(raise.map(\.subject) == ["z.test"])
         #expect(resolve.map(\.id) == [a.id])
-        #expect(Alert.id(forKey: "k") == Alert.id(forKey: "k"))
+    }
+
+    @Test func alertIDsAreStableAndDistinct() throws {
+        // FNV-1a 64 of the key: the published test vectors ("" and "a"), so an id written by one
+        // release is found by the next.
+        #expect(Alert.id(forKey: "") == "tw-cbf29ce484222325")
+        #expect(Alert.id(forKey: "a") == "tw-af63dc4c8601ec8c")
+        // Keys of different conditions give different ids.
+        let kinds: [FindingKind] = [.unknownThirdParty, .deniedVendor, .unapprovedVendor]
+        var ids = Set<String>()
+        for kind in kinds {
+            for page in ["https://a.test/", "https://a.test/b"] {
+                for subject in ["x.test", "y.test"] {
+                    ids.insert(Alert(finding: finding(kind, page, subject), at: "t").id)
+                }
+            }
+        }
+        #expect(ids.count == kinds.count * 2 * 2)
+        #expect(ids.allSatisfy { $0.hasPrefix("tw-") && $0.count == 19 })
+        // The same condition seen again, by a fresh store on the same file, maps to the same alert.
+        let tmp = try TempDir()
+        let path = tmp.path + "/s.sqlite"
+        let report = PageReport(target: Target(source: .url("https://a.test/")), url: "https://a.test/", status: 200, error: nil, resources: [])
+        let obs = PageObservation(page: "https://a.test/", target: "https://a.test/", labels: [], report: report,
+                                  findings: [finding(.unknownThirdParty, "https://a.test/", "x.test")])
+        let raised = try Store(path: path).record(cycle: [obs], started: "t1", finished: "t1", unreachableAfter: 2)
+        #expect(raised.first?.alert.id == Alert(finding: finding(.unknownThirdParty, "https://a.test/", "x.test"), at: "t9").id)
+        #expect(try Store(path: path).openAlerts().map(\.id) == raised.map(\.alert.id))
     }
 
     @Test func storeKeepsStateAcrossReopens() throws {

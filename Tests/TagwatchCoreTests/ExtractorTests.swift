@@ -78,19 +78,44 @@ import Testing
     }
 
     @Test func metaCharsetIsHonoured() {
-        var bytes = Array("<html><head><meta charset=\"iso-8859-1\"><title>Caf".utf8)
-        bytes.append(0xE9)
-        bytes += Array("</title></head><body><script>var u='https://cdn.caf\u{e9}.test/x.js';</script></body></html>".utf8)
-        let e = extractor.extract(body: bytes, pageURL: "https://shop.example/")
-        #expect(e.inlineScripts.count == 1)
+        // Byte 0xE9 inside a URL is "й" (U+0439, %D0%B9 in UTF-8) in windows-1251 and "é" (%C3%A9)
+        // in Latin-1, which is also what libxml2 falls back to for bytes that are not UTF-8: only a
+        // parser that honours the declared charset gets the Cyrillic letter.
+        func page(meta: String) -> [UInt8] {
+            var bytes = Array("<html><head>\(meta)<title>x</title></head><body><script src=\"https://cdn.vendor.test/a".utf8)
+            bytes.append(0xE9)
+            bytes += Array(".js\"></script></body></html>".utf8)
+            return bytes
+        }
+        let cyrillic = extractor.extract(body: page(meta: "<meta charset=\"windows-1251\">"), pageURL: "https://shop.example/")
+        #expect(cyrillic.resources.map(\.url) == ["https://cdn.vendor.test/a%D0%B9.js"])
+        let latin1 = extractor.extract(body: page(meta: "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\">"),
+                                       pageURL: "https://shop.example/")
+        #expect(latin1.resources.map(\.url) == ["https://cdn.vendor.test/a%C3%A9.js"])
+        // The charset the HTTP headers name decides for a document that names none.
+        let header = extractor.extract(body: page(meta: ""), pageURL: "https://shop.example/", charset: "windows-1251")
+        #expect(header.resources.map(\.url) == ["https://cdn.vendor.test/a%D0%B9.js"])
     }
 
-    @Test func deepNestingDoesNotOverflowTheStack() {
-        let depth = 20_000
-        let html = String(repeating: "<div>", count: depth) + "<script src='https://deep.test/x.js'></script>" + String(repeating: "</div>", count: depth)
+    @Test(arguments: [255, 256, 300, 20_000])
+    func deepNestingHidesNothing(depth: Int) {
+        // libxml2 stops parsing at nesting depth 256 unless told otherwise; a script inside the
+        // deepest element, and one after the nesting closes, must both still be found.
+        let html = "<script src='https://before.test/a.js'></script>" + String(repeating: "<div>", count: depth)
+            + "<script src='https://deep.test/x.js'></script>" + String(repeating: "</div>", count: depth)
+            + "<img src='https://after.test/p.gif'>"
         let e = extract(html)
-        // libxml2 caps nesting depth (256 without HTML_PARSE_HUGE) and recovers; we must not crash either way.
-        #expect(e.resources.count <= 1)
+        #expect(e.resources.map(\.url) == ["https://before.test/a.js", "https://deep.test/x.js", "https://after.test/p.gif"])
+    }
+
+    @Test func linkRelationsThatLoadAreResources() {
+        let rels = ["preload", "modulepreload", "prefetch", "prerender", "icon", "shortcut icon", "manifest", "stylesheet",
+                    "preconnect", "dns-prefetch"]
+        let skipped = ["canonical", "alternate", "author", "next", "license"]
+        let html = (rels + skipped).enumerated().map { "<link rel=\"\($1)\" href=\"https://l\($0).test/x\">" }.joined()
+        let e = extract("<html><head>\(html)</head></html>")
+        #expect(e.resources.map(\.url) == rels.indices.map { "https://l\($0).test/x" })
+        #expect(e.resources.allSatisfy { $0.kind == .link })
     }
 }
 

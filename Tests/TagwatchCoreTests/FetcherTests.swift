@@ -39,12 +39,28 @@ import TagwatchTestSupport
         #expect(r.error?.contains("redirect") == true)
     }
 
-    @Test func onlyHTTPAndHTTPSEvenOnRedirects() {
-        let r1 = fetch(["/redirect-to?url=file:///etc/passwd"])[0]
-        #expect(r1.error != nil)
+    /// /redirect/N is N + 1 redirects. The default limit is 10; `maxRedirects` changes it.
+    @Test func theRedirectLimitIsExact() {
+        let byDefault = fetch(["/redirect/9", "/redirect/10"])
+        #expect(byDefault[0].error == nil && byDefault[0].status == 200, "10 redirects are followed: \(byDefault[0].error ?? "")")
+        #expect(byDefault[1].error?.lowercased().contains("redirect") == true, "the 11th is refused: \(byDefault[1].error ?? "none")")
+        let two = fetch(["/redirect/1", "/redirect/2"]) { $0.maxRedirects = 2 }
+        #expect(two[0].error == nil && two[0].status == 200)
+        #expect(two[1].error?.lowercased().contains("redirect") == true)
+    }
+
+    @Test func onlyHTTPAndHTTPSEvenOnRedirects() throws {
+        // (Full URLs: the helper takes any path containing "://" as a URL of its own.)
+        let r1 = fetch([server.url("/redirect-to?url=file:///etc/passwd")])[0]
+        #expect(r1.status == 302, "the redirect itself was received")
+        #expect(r1.error?.contains("file") == true, "\(r1.error ?? "none")")
         #expect(r1.body.isEmpty)
-        let r2 = fetch(["/redirect-to?url=gopher://127.0.0.1:70/"])[0]
-        #expect(r2.error != nil)
+        // A listener the test owns: a followed gopher redirect would connect to it.
+        let idle = try IdleListener()
+        let r2 = fetch([server.url("/redirect-to?url=gopher://127.0.0.1:\(idle.port)/")]) { $0.timeout = 5 }[0]
+        #expect(r2.status == 302, "the redirect itself was received")
+        #expect(r2.error?.contains("gopher") == true, "refused for its protocol: \(r2.error ?? "none")")
+        #expect(idle.connectionsSoFar() == 0, "the gopher redirect was followed")
         let r3 = fetch(["ftp://127.0.0.1/x"])[0]
         #expect(r3.error?.contains("not an http or https URL") == true)
     }
@@ -54,6 +70,65 @@ import TagwatchTestSupport
         let gz = fetch(["/gzip/index.html"])[0]
         #expect(gz.error == nil)
         #expect(gz.body == plain.body)
+    }
+
+    @Test(arguments: ["deflate", "br", "zstd"])
+    func decodesEveryContentEncoding(coding: String) throws {
+        let plain = fetch(["/index.html"])[0]
+        let encoded = fetch(["/encoded/\(coding)/index.html"])[0]
+        #expect(encoded.error == nil, "\(encoded.error ?? "")")
+        #expect(!plain.body.isEmpty)
+        #expect(encoded.body == plain.body)
+    }
+
+    @Test func perHostLimitsConcurrentRequests() {
+        // Six one-second requests to one host: never more than `perHost` at a time.
+        let paths = (0..<6).map { "/slow?seconds=1&n=\($0)" }
+        let limited = fetch(paths) { $0.concurrency = 8; $0.perHost = 2 }
+        #expect(limited.allSatisfy { $0.error == nil })
+        #expect(server.maxInFlight >= 1 && server.maxInFlight <= 2, "at most 2 at once, saw \(server.maxInFlight)")
+    }
+
+    @Test func withoutAPerHostLimitRequestsOverlap() {
+        // The measure above can see overlap: with room for all six, more than two run at once.
+        let paths = (0..<6).map { "/slow?seconds=2&n=\($0)" }
+        let open = fetch(paths) { $0.concurrency = 8; $0.perHost = 6 }
+        #expect(open.allSatisfy { $0.error == nil })
+        #expect(server.maxInFlight > 2, "saw \(server.maxInFlight)")
+    }
+
+    /// A CA made here, a server certificate it signs for 127.0.0.1: trusted through `caFile`, the
+    /// fetch succeeds; with the system's store it fails on the certificate (verification is on).
+    @Test func httpsWithALocalCertificateAuthority() throws {
+        let tmp = try TempDir("tw-ca")
+        let d = tmp.path
+        try "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+            .write(toFile: d + "/ext.cnf", atomically: true, encoding: .utf8)
+        for step in [
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=tagwatch test CA",
+             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+             "-keyout", d + "/ca.key", "-out", d + "/ca.pem"],
+            ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", d + "/key.pem", "-out", d + "/req.csr"],
+            ["openssl", "x509", "-req", "-in", d + "/req.csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca.key", "-CAcreateserial",
+             "-days", "2", "-extfile", d + "/ext.cnf", "-out", d + "/cert.pem"],
+        ] {
+            let r = try runProgram(step)
+            try #require(r.status == 0, "\(step.prefix(3).joined(separator: " ")): \(r.stderr)")
+        }
+        let tls = try TestServer(root: Repo.path("examples/site"), tls: (d + "/cert.pem", d + "/key.pem"))
+        let plain = fetch(["/index.html"])[0]
+        var options = FetchOptions()
+        options.timeout = 20
+        options.caFile = d + "/ca.pem"
+        var trusted: FetchResult?
+        Fetcher(options: options).fetch([tls.httpsURL("/index.html")]) { _, r in trusted = r }
+        #expect(trusted?.error == nil, "\(trusted?.error ?? "")")
+        #expect(trusted?.status == 200)
+        #expect(trusted?.body == plain.body)
+        options.caFile = nil
+        var untrusted: FetchResult?
+        Fetcher(options: options).fetch([tls.httpsURL("/index.html")]) { _, r in untrusted = r }
+        #expect(untrusted?.error?.contains("certificate") == true || untrusted?.error?.contains("SSL") == true, "\(untrusted?.error ?? "none")")
     }
 
     @Test func reportsHTTPErrorsWithTheirStatus() {
@@ -95,11 +170,21 @@ import TagwatchTestSupport
         let cancellation = FetchCancellation()
         var options = FetchOptions()
         options.timeout = 60
-        let urls = (0..<5).map { _ in server.url("/never") }
+        options.perHost = 5
+        let testServer = server
+        let urls = (0..<5).map { _ in testServer.url("/never") }
         var results: [FetchResult] = []
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { cancellation.cancel() }
+        // Cancel once the server holds a request: the transfers are in flight, waiting on it.
+        DispatchQueue.global().async {
+            _ = testServer.waitForRequest("/never", timeout: 30)
+            cancellation.cancel()
+        }
+        let started = Date()
         Fetcher(options: options).fetch(urls, cancellation: cancellation) { _, r in results.append(r) }
+        let elapsed = Date().timeIntervalSince(started)
         #expect(results.count == 5)
-        #expect(results.allSatisfy { $0.error != nil })
+        #expect(results.allSatisfy { $0.error?.hasPrefix("cancelled") == true }, "\(results.map { $0.error ?? "none" })")
+        // A cancel that did not work would end only at the 60 s transfer timeout.
+        #expect(elapsed < 30, "the fetch ended \(elapsed) s after it started, not at the cancel")
     }
 }

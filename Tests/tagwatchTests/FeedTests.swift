@@ -49,15 +49,9 @@ import TagwatchTestSupport
         let (path, feed) = try demoFeed()
         let python = Repo.path(".build-pyenv/bin/python")
         try #require(FileManager.default.isExecutableFile(atPath: python), "scripts/install-deps creates \(python) with feedparser-rs")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [Repo.fixtures + "/feedcheck.py", path]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let p = try runProgram([python, Repo.fixtures + "/feedcheck.py", path])
+        #expect(p.status == 0, "\(p.stderr)")
+        let data = Data(p.stdout.utf8)
         let read = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(read["version"] as? String == "json11")
         #expect(read["bozo"] as? Bool == false)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TagwatchTestSupport
+import TagwatchCore
 
 @Suite struct RulesCommandTests {
     @Test func checkPassesOnTheBundledRules() throws {
@@ -10,7 +11,8 @@ import TagwatchTestSupport
     }
 
     @Test func checkReportsEveryProblemWithFileAndLine() throws {
-        let dir = try temporaryDirectory()
+        let tmp = try TempDir()
+        let dir = tmp.path
         try FileManager.default.createDirectory(atPath: dir + "/vendors", withIntermediateDirectories: true)
         try """
             vendors:
@@ -42,7 +44,8 @@ import TagwatchTestSupport
     }
 
     @Test func duplicateHostAcrossFilesIsReported() throws {
-        let dir = try temporaryDirectory()
+        let tmp = try TempDir()
+        let dir = tmp.path
         try FileManager.default.createDirectory(atPath: dir + "/vendors", withIntermediateDirectories: true)
         try "vendors:\n  - {id: one, name: One, company: O, category: cdn, hosts: [dup.test]}\n"
             .write(toFile: dir + "/vendors/a.yaml", atomically: true, encoding: .utf8)
@@ -54,24 +57,58 @@ import TagwatchTestSupport
     }
 
     @Test func importEachFormatIntoRulesThatCheckClean() throws {
-        let dir = try temporaryDirectory()
+        let tmp = try TempDir()
+        let dir = tmp.path
         try FileManager.default.createDirectory(atPath: dir + "/vendors", withIntermediateDirectories: true)
         for f in try FileManager.default.contentsOfDirectory(atPath: Repo.rules + "/vendors") {
             try FileManager.default.copyItem(atPath: Repo.rules + "/vendors/" + f, toPath: dir + "/vendors/" + f)
         }
-        for (format, file) in [("disconnect", "services.json"), ("ddg", "tds.json"), ("wappalyzer", "technologies.json"),
-                               ("whotracksme", "trackerdb.sql")] {
-            let r = try runTagwatch(["rules", "import", "--rules", dir, "--from", format, Repo.fixtures + "/importers/" + file])
+        for (format, file) in [(ImportFormat.disconnect, "services.json"), (.ddg, "tds.json"), (.wappalyzer, "technologies.json"),
+                               (.whotracksme, "trackerdb.sql")] {
+            // What the library makes of the file against the catalog as it stands (earlier imports included).
+            let expected = try CatalogImporter.importCatalog(format: format, path: Repo.fixtures + "/importers/" + file,
+                                                             existing: CatalogLoader.load(directory: dir + "/vendors"))
+            let r = try runTagwatch(["rules", "import", "--rules", dir, "--from", format.rawValue, "--verbose",
+                                     Repo.fixtures + "/importers/" + file])
             #expect(r.status == 0, "\(format): \(r.stderr)")
-            #expect(r.stdout.contains("imported "), "\(format): \(r.stdout)")
-            #expect(r.stdout.contains("skipped "))
-            #expect(FileManager.default.fileExists(atPath: dir + "/vendors/imported-\(format).yaml"))
+            let out = dir + "/vendors/imported-\(format.rawValue).yaml"
+            #expect(r.stdout.contains("imported \(expected.vendors.count) vendors from"), "\(format): \(r.stdout)")
+            #expect(r.stdout.contains("into \(out); skipped \(expected.skipped.count) items"), "\(format): \(r.stdout)")
+            #expect(!expected.vendors.isEmpty && !expected.skipped.isEmpty)
+            // --verbose names every skipped item with its reason.
+            for s in expected.skipped {
+                #expect(r.stdout.contains("  skipped \(s.item): \(s.reason)"), "\(format): \(s.item)")
+            }
+            // The file holds exactly the vendors reported.
+            var written = Catalog()
+            try CatalogLoader.load(file: out, into: &written)
+            #expect(written.vendors.map(\.id) == expected.vendors.map(\.id), "\(format)")
         }
         let check = try runTagwatch(["rules", "check", dir])
         #expect(check.status == 0, "\(check.stdout)")
         let bad = try runTagwatch(["rules", "import", "--rules", dir, "--from", "ddg", Repo.fixtures + "/importers/README.md"])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("README.md"))
+    }
+
+    @Test func importOutputGoesWhereItIsTold() throws {
+        let tmp = try TempDir()
+        let target = tmp.path + "/elsewhere/wappalyzer.yaml"
+        try FileManager.default.createDirectory(atPath: tmp.path + "/elsewhere", withIntermediateDirectories: true)
+        let r = try runTagwatch(["rules", "import", "--rules", Repo.rules, "--from", "wappalyzer", "--output", target,
+                                 Repo.fixtures + "/importers/technologies.json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("into \(target)"))
+        var written = Catalog()
+        try CatalogLoader.load(file: target, into: &written)
+        #expect(written.vendors.map(\.id) == ["acme-chat", "beacon-metrics", "shared-widget"])
+        #expect(!FileManager.default.fileExists(atPath: Repo.rules + "/vendors/imported-wappalyzer.yaml"), "nothing written into the rules")
+        // '-': the YAML on standard output, the report on standard error.
+        let toStdout = try runTagwatch(["rules", "import", "--rules", Repo.rules, "--from", "wappalyzer", "--output", "-",
+                                        Repo.fixtures + "/importers/technologies.json"])
+        #expect(toStdout.status == 0)
+        #expect(toStdout.stdout == (try String(contentsOfFile: target, encoding: .utf8)))
+        #expect(toStdout.stderr.contains("imported 3 vendors"))
     }
 
     @Test func lookupSaysWhichVendorAndWhy() throws {

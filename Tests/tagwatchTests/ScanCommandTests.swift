@@ -5,9 +5,11 @@ import TagwatchTestSupport
 /// The built `tagwatch` binary, end to end, against a real HTTP server on 127.0.0.1.
 @Suite(.serialized) struct ScanCommandTests {
     let server: TestServer
+    let tmp: TempDir
 
     init() throws {
         server = try TestServer(root: Repo.path("examples/site"))
+        tmp = try TempDir("tw-scan")
     }
 
     func json(_ text: String) throws -> [String: Any] {
@@ -45,18 +47,21 @@ import TagwatchTestSupport
 
     @Test func badTargetsGetClearErrorsAndTheOthersAreStillScanned() throws {
         let missing = "/nonexistent/page.html"
-        let r = try runTagwatch(["scan", "--rules", Repo.rules, "--format", "json", "--timeout", "2",
+        // The good pages come from a server of their own, and the whole-transfer limit (8 s) is
+        // one a small loopback page cannot reach however loaded the machine is.
+        let good = try TestServer(root: Repo.path("examples/site"))
+        let r = try runTagwatch(["scan", "--rules", Repo.rules, "--format", "json", "--timeout", "8",
                                  "--max-page-bytes", "1000000",
-                                 server.url("/index.html"),
+                                 good.url("/index.html"),
                                  server.url("/status/500"),
                                  server.url("/status/404"),
                                  server.url("/png"),
-                                 server.url("/slow?seconds=10"),
+                                 server.url("/slow?seconds=60"),
                                  server.url("/big?mb=3"),
                                  "http://127.0.0.1:1/",
                                  "http://exa mple.com/",
                                  missing,
-                                 server.url("/nul")])
+                                 good.url("/nul")])
         #expect(r.status == 3)
         let pages = try pages(r)
         #expect(pages.count == 10)
@@ -98,7 +103,7 @@ import TagwatchTestSupport
         #expect(r1.status == 2)
         let r2 = try runTagwatch(["scan", "--concurrency", "0", "x.html"])
         #expect(r2.status == 2)
-        let dir = try temporaryDirectory()
+        let dir = tmp.path
         try FileManager.default.createDirectory(atPath: dir + "/vendors", withIntermediateDirectories: true)
         try "vendors:\n  - id: x\n    nme: X\n".write(toFile: dir + "/vendors/bad.yaml", atomically: true, encoding: .utf8)
         let r3 = try runTagwatch(["scan", "--rules", dir, Repo.path("examples/site/index.html")])
@@ -114,5 +119,121 @@ import TagwatchTestSupport
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let resources = try #require(try pages(r).first?["resources"] as? [[String: Any]])
         #expect(resources.contains { $0["party"] as? String == "third" && $0["vendor"] is [String: Any] })
+    }
+
+    func resources(_ page: [String: Any]) -> [[String: Any]] { page["resources"] as? [[String: Any]] ?? [] }
+
+    @Test func everyContentEncodingGivesTheSameResources() throws {
+        let r = try runTagwatch(["scan", "--rules", Repo.rules, "--format", "json", server.url("/index.html"),
+                                 server.url("/gzip/index.html"), server.url("/encoded/deflate/index.html"),
+                                 server.url("/encoded/br/index.html"), server.url("/encoded/zstd/index.html")])
+        #expect(r.status == 0, "\(r.stderr)")
+        let pages = try pages(r)
+        let plain = resources(pages[0]).compactMap { $0["url"] as? String }
+        #expect(plain.count > 10)
+        for page in pages.dropFirst() {
+            #expect(resources(page).compactMap { $0["url"] as? String } == plain, "\(page["target"] ?? "")")
+        }
+    }
+
+    @Test func redirectsAreFollowedUpToTen() throws {
+        // /redirect/N is N + 1 redirects.
+        let r = try runTagwatch(["scan", "--rules", Repo.rules, "--format", "json", server.url("/redirect/9"), server.url("/redirect/10")])
+        #expect(r.status == 3)
+        let pages = try pages(r)
+        #expect(pages[0]["error"] is NSNull)
+        #expect(pages[0]["url"] as? String == server.url("/index.html"))
+        #expect((pages[1]["error"] as? String)?.lowercased().contains("redirect") == true, "\(pages[1]["error"] ?? "")")
+    }
+
+    @Test func perHostLimitsConnectionsToOneHost() throws {
+        let fresh = try TestServer(root: Repo.path("examples/site"))
+        let targets = (0..<6).map { fresh.url("/slow?seconds=1&n=\($0)") }
+        let r = try runTagwatch(["scan", "--rules", Repo.rules, "--format", "json", "--concurrency", "8", "--per-host", "2"] + targets)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(fresh.requests.count == 6)
+        #expect(fresh.maxInFlight == 2 || fresh.maxInFlight == 1, "--per-host 2, saw \(fresh.maxInFlight) at once")
+        let open = try TestServer(root: Repo.path("examples/site"))
+        let r2 = try runTagwatch(["scan", "--rules", Repo.rules, "--format", "json", "--concurrency", "8", "--per-host", "6"]
+                                 + (0..<6).map { open.url("/slow?seconds=2&n=\($0)") })
+        #expect(r2.status == 0)
+        #expect(open.maxInFlight > 2, "without the limit they overlap: saw \(open.maxInFlight)")
+    }
+
+    @Test func inlineSnippetWithoutAURLIsAnInlineScriptResource() throws {
+        let page = tmp.path + "/inline.html"
+        try """
+            <html><head><script>var first = 1;</script>
+            <script type="application/ld+json">{"a": 1}</script>
+            <script>window.optimizely = window.optimizely || []; window.optimizely.push({type: "page"});</script>
+            </head></html>
+            """.write(toFile: page, atomically: true, encoding: .utf8)
+        let r = try runTagwatch(["scan", "--rules", Repo.rules, "--format", "json", "--base-url", "https://shop.example/p", page])
+        #expect(r.status == 0, "\(r.stderr)")
+        let res = resources(try #require(try pages(r).first))
+        let inline = try #require(res.first { $0["kind"] as? String == "inline-script" }, "\(res)")
+        // N counts the page's inline scripts from 1 (JSON-LD is not a script).
+        #expect(inline["url"] as? String == "https://shop.example/p#inline-script-2")
+        #expect((inline["vendor"] as? [String: Any])?["id"] as? String == "optimizely")
+    }
+
+    /// Every finding kind of the README's table, end to end through the binary, with its severity.
+    @Test func findingsWithTheirSeverities() throws {
+        let site = tmp.path + "/site"
+        try FileManager.default.createDirectory(atPath: site + "/checkout", withIntermediateDirectories: true)
+        try """
+            <html><head>
+            <script src="https://static.hotjar.com/c/hotjar-1.js"></script>
+            <script src="https://edge.fullstory.com/s/fs.js"></script>
+            <script src="https://www.clarity.ms/tag/abcdef12"></script>
+            <script src="https://www.googletagmanager.com/gtm.js?id=GTM-X1"></script>
+            <script src="https://connect.facebook.net/en_US/fbevents.js"></script>
+            <script src="http://cdn.plain-http.test/x.js"></script>
+            <img src="http://px.plain-http.test/p.gif">
+            </head></html>
+            """.write(toFile: site + "/index.html", atomically: true, encoding: .utf8)
+        try "<html><head><script src=\"https://www.googletagmanager.com/gtm.js?id=GTM-X1\"></script></head></html>"
+            .write(toFile: site + "/checkout/index.html", atomically: true, encoding: .utf8)
+        try """
+            vendors:
+              hotjar: {status: denied, justification: no session replay}
+              fullstory: {status: approved, owner: ux@example.com}
+              google-tag-manager: {status: approved, expires: 2020-01-31}
+              meta-pixel: {status: approved, not_on: ["label:payment"]}
+              stripe-js: {status: required, on: ["*/checkout*"]}
+            categories:
+              session-replay: denied
+            """.write(toFile: tmp.path + "/approved.yaml", atomically: true, encoding: .utf8)
+        func scan(_ extra: [String]) throws -> [[String: Any]] {
+            let r = try runTagwatch(["scan", "--rules", Repo.rules, "--registry", tmp.path + "/approved.yaml", "--format", "json",
+                                     "--base-url", "https://shop.example/", site] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            return try pages(r)
+        }
+        func findings(_ pages: [[String: Any]], _ url: String) -> Set<String> {
+            let page = pages.first { $0["url"] as? String == url }
+            return Set((page?["findings"] as? [[String: Any]] ?? []).map {
+                "\($0["kind"] as? String ?? "") \($0["severity"] as? String ?? "") \($0["subject"] as? String ?? "")"
+            })
+        }
+        let plain = try scan([])
+        #expect(findings(plain, "https://shop.example/") == [
+            "denied-vendor high hotjar",                     // its own entry
+            "denied-vendor high microsoft-clarity",          // its category's entry
+            // fullstory: its own approval beats its category's denial, so no finding
+            "approval-expired medium google-tag-manager",
+            "insecure-resource high http://cdn.plain-http.test/x.js",
+            "insecure-resource medium http://px.plain-http.test/p.gif",
+            "unknown-third-party medium cdn.plain-http.test",
+            "unknown-third-party medium px.plain-http.test",
+        ])
+        #expect(findings(plain, "https://shop.example/checkout/") == [
+            "approval-expired medium google-tag-manager",
+            "required-vendor-missing high stripe-js",
+        ])
+        // --label gives every target a label, which the registry's scopes see.
+        let labelled = try scan(["--label", "payment"])
+        #expect(findings(labelled, "https://shop.example/").contains("out-of-scope high meta-pixel"))
+        #expect(!findings(plain, "https://shop.example/").contains("out-of-scope high meta-pixel"))
     }
 }

@@ -5,16 +5,8 @@ import TagwatchTestSupport
 /// The unit file, checked with the real systemd-analyze (systemd is installed, though not PID 1 here).
 @Suite struct SystemdUnitTests {
     func analyze(_ args: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["systemd-analyze"] + args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let r = try runProgram(["systemd-analyze"] + args)
+        return (r.status, r.stdout + r.stderr)
     }
 
     @Test func exposureIsTwoOrLower() throws {
@@ -26,7 +18,8 @@ import TagwatchTestSupport
 
     @Test func unitVerifies() throws {
         // verify needs ExecStart's binary to exist: point a copy of the unit at the built one.
-        let dir = try temporaryDirectory("tw-unit")
+        let tmp = try TempDir("tw-unit")
+        let dir = tmp.path
         let unit = try String(contentsOfFile: Repo.path("systemd/tagwatch.service"), encoding: .utf8)
             .replacingOccurrences(of: "/usr/local/bin/tagwatch", with: Repo.binary)
         try unit.write(toFile: dir + "/tagwatch.service", atomically: true, encoding: .utf8)

@@ -16,6 +16,9 @@ public struct FetchOptions: Sendable {
     /// nil: libcurl reads those variables itself.
     public var proxy: String?
     public var noProxy: [String] = []
+    /// A PEM file of certificate authorities to trust instead of the system's (an internal CA);
+    /// nil: the system's store. Verification itself is never turned off.
+    public var caFile: String?
 
     public init() {}
 }
@@ -286,6 +289,7 @@ public struct Fetcher: Sendable {
         _ = ccurl_setopt_off(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(options.maxBodyBytes))
         _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
         _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
+        if let caFile = options.caFile { _ = ccurl_setopt_str(easy, CURLOPT_CAINFO, caFile) }
         _ = ccurl_setopt_str(easy, CURLOPT_USERAGENT, options.userAgent)
         if let proxy = options.proxy {
             _ = ccurl_setopt_str(easy, CURLOPT_PROXY, proxy)

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Limits of script following, per scan or daemon cycle.
 public struct FollowOptions: Sendable, Equatable {
@@ -29,6 +32,8 @@ public final class ScriptFollower: @unchecked Sendable {
     let fetchOptions: FetchOptions
 
     private let lock = NSCondition()
+    /// What the disk holds, asked once per scan: pages of one folder look for the same files.
+    let files = FileCache()
     private var cache: [String: ScriptAnalysis] = [:]
     private var pending = Set<String>()
     private var scriptsTaken = 0
@@ -55,7 +60,7 @@ public final class ScriptFollower: @unchecked Sendable {
     /// saved page, which have no host).
     public func follow(_ report: inout PageReport, job: ScanJob, seeds: [String] = [], cancellation: FetchCancellation? = nil) {
         guard options.enabled, report.error == nil else { return }
-        var local = LocalScripts(job: job)
+        var local = LocalScripts(job: job, files: files)
         if job.isScriptFile, let p = job.path { local?.explicit[job.url] = p }
         var keys = Set(report.resources.map { $0.kind.rawValue + " " + $0.url })
         var level: [String] = []
@@ -226,8 +231,11 @@ struct LocalScripts {
     let siteRoot: String
     let pageURL: String
 
-    init?(job: ScanJob) {
+    let files: FileCache
+
+    init?(job: ScanJob, files: FileCache) {
         guard let path = job.path else { return nil }
+        self.files = files
         let dir = (path as NSString).deletingLastPathComponent
         pageDirectory = dir.isEmpty ? "." : dir
         pageURL = job.url
@@ -259,7 +267,7 @@ struct LocalScripts {
         if let p = explicit[url] { return p }
         if url.hasPrefix("file://") {
             guard let p = URL(string: url)?.path else { return nil }
-            return allowed(p) && Self.isRegularFile(p) ? p : nil
+            return allowed(p) && files.isRegularFile(p) ? p : nil
         }
         guard let (host, rawPath) = URLResolver.hostAndPath(url) else { return nil }
         let path = rawPath.removingPercentEncoding ?? rawPath
@@ -268,22 +276,22 @@ struct LocalScripts {
         if let page = URLResolver.hostAndPath(pageURL), page.host == host {
             candidates.append(siteRoot + path)
         }
-        for root in roots {
+        // A mirror by host: only roots that hold a folder named after the host (one listing per root per scan).
+        for root in roots where files.names(in: root).contains(host) {
             candidates.append(root + "/" + host + path + query)
             candidates.append(root + "/" + host + path)
             if path.hasSuffix("/") { candidates.append(root + "/" + host + path + "index.html") }
         }
-        for c in candidates where allowed(c) && Self.isRegularFile(c) { return c }
+        for c in candidates where allowed(c) && files.isRegularFile(c) { return c }
         // A container saved beside the page under a name carrying its id.
         if let id = Self.containerID(in: url) {
             for dir in [pageDirectory] + roots {
-                guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
-                for n in names.sorted() where n.contains(id) {
+                for n in files.names(in: dir) where n.contains(id) {
                     let lower = n.lowercased()
                     guard lower.hasSuffix(".js") || lower.hasSuffix(".js.gz") || lower.hasSuffix(".json")
                         || lower.hasSuffix(".download") else { continue }
                     let p = dir + "/" + n
-                    if Self.isRegularFile(p) { return p }
+                    if files.isRegularFile(p) { return p }
                 }
             }
         }
@@ -297,14 +305,42 @@ struct LocalScripts {
         return id.count >= 8 ? String(id) : nil
     }
 
+    /// Under one of the roots, with no `.` or `..` segment that could climb out of it.
     private func allowed(_ p: String) -> Bool {
-        let std = (p as NSString).standardizingPath
-        if p.split(separator: "/").contains("..") { return false }
-        return roots.contains { std == $0 || std.hasPrefix($0 == "/" ? "/" : $0 + "/") }
+        if p.contains("/../") || p.hasSuffix("/..") || p.contains("/./") || p.hasPrefix("../") { return false }
+        return roots.contains { p == $0 || p.hasPrefix($0 == "/" ? "/" : $0 + "/") }
     }
 
-    static func isRegularFile(_ p: String) -> Bool {
-        guard let attrs = try? FileManager.default.attributesOfItem(atPath: p) else { return false }
-        return (attrs[.type] as? FileAttributeType) == .typeRegular
+
+}
+
+/// Answers about the disk, remembered for one scan: whether a path is a regular file (never a
+/// FIFO or a device, which could hang a read), and the names in a folder.
+final class FileCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var regular: [String: Bool] = [:]
+    private var listings: [String: [String]] = [:]
+
+    func isRegularFile(_ path: String) -> Bool {
+        lock.lock()
+        if let known = regular[path] { lock.unlock(); return known }
+        lock.unlock()
+        var st = stat()
+        let isRegular = stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+        lock.lock()
+        regular[path] = isRegular
+        lock.unlock()
+        return isRegular
+    }
+
+    func names(in directory: String) -> [String] {
+        lock.lock()
+        if let known = listings[directory] { lock.unlock(); return known }
+        lock.unlock()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+        lock.lock()
+        listings[directory] = names
+        lock.unlock()
+        return names
     }
 }

@@ -5,6 +5,8 @@ import Foundation
 final class Database {
     private var db: OpaquePointer?
     let path: String
+    /// Statements prepared once and reused (a cycle runs the same few statements per page and resource).
+    private var statements: [String: OpaquePointer] = [:]
 
     struct Error: Swift.Error, CustomStringConvertible {
         var description: String
@@ -23,7 +25,10 @@ final class Database {
         sqlite3_busy_timeout(handle, 5000)
     }
 
-    deinit { sqlite3_close_v2(db) }
+    deinit {
+        for (_, stmt) in statements { sqlite3_finalize(stmt) }
+        sqlite3_close_v2(db)
+    }
 
     func exec(_ sql: String) throws {
         var err: UnsafeMutablePointer<CChar>?
@@ -55,10 +60,24 @@ final class Database {
     @discardableResult
     func query(_ sql: String, _ args: [Value] = []) throws -> [[Value]] {
         var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else {
-            throw Error(description: "\(path): \(String(cString: sqlite3_errmsg(db))) in \(sql)")
+        if let cached = statements[sql] {
+            stmt = cached
+        } else {
+            guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else {
+                throw Error(description: "\(path): \(String(cString: sqlite3_errmsg(db))) in \(sql)")
+            }
+            // Keep it for the next call, unless the text changes each time (values inlined), which would grow the cache.
+            if statements.count < 256 { statements[sql] = stmt }
         }
-        defer { sqlite3_finalize(stmt) }
+        let keep = statements[sql] == stmt
+        defer {
+            if keep {
+                sqlite3_reset(stmt)
+                sqlite3_clear_bindings(stmt)
+            } else {
+                sqlite3_finalize(stmt)
+            }
+        }
         for (i, a) in args.enumerated() {
             let idx = Int32(i + 1)
             switch a {

@@ -4,13 +4,17 @@
 Python 3 standard library only.
 
 Usage:
-    python3 testserver.py --root DIR [--port 0] [--verbose]
+    python3 testserver.py --root DIR [--port 0] [--verbose] [--log-requests]
 
 Binds 127.0.0.1 on --port (0 = any free port), prints exactly one line
 ``PORT <n>`` to stdout (flushed), then serves until killed. SIGTERM or
 SIGINT exits cleanly and promptly, even with connections still hanging
 (every connection runs in a daemon thread). Requests are not logged
-unless --verbose is given.
+unless --verbose is given. With --log-requests, each request as it arrives
+prints one line ``REQ <in-flight> <path?query>`` to stdout (flushed), where
+<in-flight> counts the requests being answered at that moment, this one
+included: tests wait on it ("the transfer is in flight") and read the most
+concurrent requests from it.
 
 Responses use HTTP/1.1 with keep-alive and always carry Content-Length,
 except where a route below says otherwise. GET and HEAD are supported.
@@ -33,6 +37,11 @@ Routes (query parameters are optional; defaults in brackets):
                         "Content-Encoding: gzip" only when the request's
                         Accept-Encoding allows gzip; otherwise sent plain.
                         Always "Vary: Accept-Encoding".
+  /encoded/<coding>/<path>
+                        File <path> from DIR sent with "Content-Encoding:
+                        <coding>" whatever the Accept-Encoding said, coding one
+                        of deflate (zlib stream), br (the brotli command) or
+                        zstd (the zstd command); 400 for another coding.
   /status/<code>        That status (200-599) with a small HTML body
                         (no body for 204 and 304).
   /slow?seconds=S       Waits S seconds [10] before sending anything, then
@@ -104,6 +113,11 @@ MIB = 1024 * 1024
 
 # Set when the server is stopping, so sleeping handlers wake up at once.
 STOPPING = threading.Event()
+
+# Requests being answered now, for --log-requests.
+IN_FLIGHT_LOCK = threading.Lock()
+IN_FLIGHT = 0
+LOG_REQUESTS = False
 
 
 class BadRequest(Exception):
@@ -386,6 +400,19 @@ class Handler(BaseHTTPRequestHandler):
         return value
 
     def dispatch(self):
+        global IN_FLIGHT
+        with IN_FLIGHT_LOCK:
+            IN_FLIGHT += 1
+            if LOG_REQUESTS:
+                sys.stdout.write("REQ %d %s\n" % (IN_FLIGHT, self.path))
+                sys.stdout.flush()
+        try:
+            self.dispatch_counted()
+        finally:
+            with IN_FLIGHT_LOCK:
+                IN_FLIGHT -= 1
+
+    def dispatch_counted(self):
         parts = urlsplit(self.path)
         path = parts.path or "/"
         query = parse_qs(parts.query, keep_blank_values=True)
@@ -409,6 +436,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.redirect("/redirect-loop")
         if path.startswith("/gzip/"):
             return self.route_gzip(path[len("/gzip"):])
+        if path.startswith("/encoded/"):
+            coding, _, rest = path[len("/encoded/"):].partition("/")
+            return self.route_encoded(coding, "/" + rest)
         if path.startswith("/status/"):
             return self.route_status(path[len("/status/"):])
         if path == "/slow":
@@ -545,6 +575,22 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.write_body(body)
 
+    def route_encoded(self, coding, rest):
+        full = self.resolve(rest)
+        if full is None:
+            return self.send_error_page(404)
+        with open(full, "rb") as f:
+            data = f.read()
+        if coding == "deflate":
+            body = zlib.compress(data)
+        elif coding in ("br", "zstd"):
+            import subprocess
+            cmd = ["brotli", "-c"] if coding == "br" else ["zstd", "-q", "-c"]
+            body = subprocess.run(cmd, input=data, stdout=subprocess.PIPE, check=True).stdout
+        else:
+            raise BadRequest("unknown coding: %r" % coding)
+        self.send_simple(200, body, headers=(("Content-Encoding", coding),))
+
     def route_slow(self, query):
         seconds = self.param(query, "seconds", 10.0)
         if STOPPING.wait(seconds):
@@ -658,6 +704,7 @@ def main(argv=None):
     ap.add_argument("--root", required=True, help="directory to serve files from")
     ap.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = any free port)")
     ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    ap.add_argument("--log-requests", action="store_true", help="print REQ <in-flight> <path> to stdout per request")
     ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM), e.g. a self-signed one")
     ap.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = ap.parse_args(argv)
@@ -667,6 +714,8 @@ def main(argv=None):
 
     Handler.root = os.path.realpath(args.root)
     Handler.verbose = args.verbose
+    global LOG_REQUESTS
+    LOG_REQUESTS = args.log_requests
     Server.verbose = args.verbose
 
     try:
