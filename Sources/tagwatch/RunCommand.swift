@@ -83,7 +83,7 @@ enum TagwatchLogging {
 
 /// The long-running work as a swift-service-lifecycle `Service`: the loop around `Watcher.cycle`.
 final class DaemonService: Service, Sendable {
-    enum Wake: Sendable { case timer(Int), scanNow, reload, shutdown }
+    enum Wake: Sendable { case timer(Int), scanNow, reload, shutdown, webhookRetry(Int) }
 
     let configPath: String
     let logger: Logger
@@ -130,9 +130,28 @@ final class DaemonService: Service, Sendable {
             var generation = 0
             var timerTask: Task<Void, Never>?
             var shuttingDown = false
+            // Webhook retries between cycles: after a failed delivery, again after `retry`, then
+            // twice as long each time (up to 30 minutes), until the outbox is empty.
+            var retryGeneration = 0
+            var retryDelay = 0.0
+            var retryTask: Task<Void, Never>?
+            func scheduleRetry(pending: Int) {
+                retryTask?.cancel()
+                retryGeneration += 1
+                guard pending > 0, let hook = watcher.withLock({ $0.config.webhook }) else { retryDelay = 0; return }
+                retryDelay = retryDelay == 0 ? hook.retry : min(retryDelay * 2, max(hook.retry, 1800))
+                let rg = retryGeneration, delay = retryDelay
+                logger.info("webhook: \(pending) event\(pending == 1 ? "" : "s") in the outbox; retrying in \(Int(delay))s")
+                retryTask = Task {
+                    try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                    if !Task.isCancelled { continuation.yield(.webhookRetry(rg)) }
+                }
+            }
             while !shuttingDown {
-                await runCycle()
+                let pending = await runCycle()
                 if Task.isCancelled { break }
+                retryDelay = 0
+                scheduleRetry(pending: pending)
                 generation += 1
                 let config = watcher.withLock { $0.config }
                 let delay = config.interval * (1 + Double.random(in: -config.jitter...config.jitter))
@@ -155,11 +174,16 @@ final class DaemonService: Service, Sendable {
                     case .shutdown:
                         shuttingDown = true
                         break waiting
+                    case .webhookRetry(let rg) where rg == retryGeneration:
+                        scheduleRetry(pending: await retryWebhook())
+                    case .webhookRetry:
+                        continue
                     }
                 }
                 if Task.isCancelled { break }
             }
             timerTask?.cancel()
+            retryTask?.cancel()
         } onGracefulShutdown: { [self, continuation, notifier, logger] in
             logger.info("stopping: cancelling in-flight transfers")
             notifier.notify("STOPPING=1")
@@ -181,8 +205,26 @@ final class DaemonService: Service, Sendable {
         notifier.notify("READY=1")
     }
 
-    /// Runs one cycle on its own thread (it blocks in libcurl), cancellable by shutdown.
-    private func runCycle() async {
+    /// One pass over the webhook's outbox on its own thread (it blocks in libcurl); the events left.
+    private func retryWebhook() async -> Int {
+        let current = watcher.withLock { $0 }
+        let result: Result<WebhookSender.Pass, Error> = await withCheckedContinuation { cont in
+            Thread { cont.resume(returning: Result { try current.retryWebhook() }) }.start()
+        }
+        switch result {
+        case .success(let pass):
+            if let e = pass.error { logger.warning("\(e)") }
+            if pass.delivered > 0 { logger.info("webhook: \(pass.delivered) event\(pass.delivered == 1 ? "" : "s") delivered on retry") }
+            return pass.pending
+        case .failure(let e):
+            logger.error("webhook retry failed: \(e)")
+            return 1
+        }
+    }
+
+    /// Runs one cycle on its own thread (it blocks in libcurl), cancellable by shutdown; the
+    /// events left in the webhook's outbox.
+    private func runCycle() async -> Int {
         let cancellation = FetchCancellation()
         running.withLock { $0 = cancellation }
         defer { running.withLock { $0 = nil } }
@@ -197,14 +239,17 @@ final class DaemonService: Service, Sendable {
         switch result {
         case .success(let s) where s.cancelled:
             logger.info("scan cancelled; nothing recorded for it")
+            return 0
         case .success(let s):
             logger.info("\(Self.describe(s))")
             for w in s.warnings { logger.warning("\(w)") }
             let worst = s.openAlerts.map(\.severity).max()
             notifier.notify("STATUS=last scan \(s.finished): \(s.pages) pages, \(s.failed) failed; \(s.openAlerts.count) open alerts\(worst.map { " (worst \($0.rawValue))" } ?? "")")
+            return s.webhookPending
         case .failure(let e):
             logger.error("scan failed: \(e)")
             notifier.notify("STATUS=last scan failed: \(e)")
+            return 0
         }
     }
 }

@@ -132,6 +132,29 @@ import TagwatchTestSupport
         #expect(empty.stdout.contains("no undelivered webhook events"))
     }
 
+    /// The daemon retries between cycles with backoff: no SIGUSR1, no new cycle (interval 6h).
+    @Test func theDaemonRetriesWithBackoffUntilTheReceiverTakesTheEvents() throws {
+        let dir = try temporaryDirectory("tw-webhook")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let port = try freePort()
+        let server = try setUp(dir, hookPort: port)
+        defer { server.stop() }
+        let config = try String(contentsOfFile: dir + "/tagwatch.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "    timeout: 5s", with: "    timeout: 5s\n    retry: 1s")
+        try config.write(toFile: dir + "/tagwatch.yaml", atomically: true, encoding: .utf8)
+        let daemon = try DaemonProcess(["run", "--config", dir + "/tagwatch.yaml"])
+        #expect(daemon.waitForLog("retrying in 1s", timeout: 60), "\(daemon.stderr)")
+        #expect(daemon.waitForLog("retrying in 2s", timeout: 30), "the second failure doubles the delay: \(daemon.stderr)")
+        let receiver = try Receiver(port: port, out: dir + "/received.jsonl")
+        defer { receiver.stop() }
+        #expect(daemon.waitForLog("delivered on retry", timeout: 30), "\(daemon.stderr)")
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit(timeout: 30) == 0)
+        let got = try receiver.received()
+        #expect(got.compactMap { ($0["body"] as? [String: Any])?["seq"] as? Int } == [1])
+        #expect(daemon.occurrences("scan finished") == 1, "one cycle only: \(daemon.stderr)")
+    }
+
     @Test func slackFormatAndAReceiverThatAnswers503() throws {
         let dir = try temporaryDirectory("tw-webhook")
         defer { try? FileManager.default.removeItem(atPath: dir) }

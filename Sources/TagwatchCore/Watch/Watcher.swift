@@ -11,6 +11,8 @@ public struct CycleSummary: Sendable {
     public var cancelled: Bool
     /// Problems that did not stop the cycle (a metrics file that could not be written), for the log.
     public var warnings: [String] = []
+    /// Events still in the webhook's outbox after the cycle (the receiver failed).
+    public var webhookPending = 0
 }
 
 /// The daemon's job, once: expand targets, scan, hold against the registry, remember,
@@ -113,11 +115,14 @@ public struct Watcher: Sendable {
         let finishedAt = now()
         let finished = Timestamp.string(finishedAt)
         let events = try store.record(cycle: done, started: started, finished: finished, unreachableAfter: config.unreachableAfter)
-        warnings += try deliver(store: store)
+        let delivery = try deliverAll(store: store)
+        warnings += delivery.warnings
         var summary = CycleSummary(pages: done.count, failed: done.filter { $0.report.error != nil }.count,
                                    resources: done.reduce(0) { $0 + $1.report.resources.count }, events: events,
                                    openAlerts: try store.openAlerts(), finished: finished, cancelled: false)
         summary.warnings = warnings
+        summary.webhookPending = delivery.webhookPending
+
         if let metrics = config.metrics {
             // The metrics file fails alone: the cycle is recorded and its alerts delivered already.
             do {
@@ -160,6 +165,10 @@ public struct Watcher: Sendable {
     /// its outbox first, then POSTed; a receiver that fails is a warning, retried next pass.
     @discardableResult
     public func deliver(store: Store) throws -> [String] {
+        try deliverAll(store: store).warnings
+    }
+
+    func deliverAll(store: Store) throws -> (warnings: [String], webhookPending: Int) {
         if config.webhook != nil { try store.enqueueWebhookEvents() }
         let pending = try store.undeliveredEvents()
         if !pending.isEmpty {
@@ -172,7 +181,13 @@ public struct Watcher: Sendable {
             }
             try store.markDelivered(upTo: pending.map(\.seq).max()!)
         }
-        return try deliverWebhook(store: store).error.map { [$0] } ?? []
+        let pass = try deliverWebhook(store: store)
+        return (pass.error.map { [$0] } ?? [], pass.pending)
+    }
+
+    /// A pass over the webhook's outbox on its own, for the daemon's retries between cycles.
+    public func retryWebhook() throws -> WebhookSender.Pass {
+        try deliverWebhook(store: try Store(path: config.state))
     }
 
     /// One pass over the webhook's outbox (none without a webhook).

@@ -1,7 +1,7 @@
 import Foundation
 import Yams
 
-/// `alerts.webhook: {url, format: json|slack, headers: {Name: value}, timeout: 10s}`.
+/// `alerts.webhook: {url, format: json|slack, headers: {Name: value}, timeout: 10s, retry: 30s}`.
 public struct WebhookConfig: Sendable, Equatable {
     public enum Format: String, Sendable, CaseIterable { case json, slack }
     public var url: String
@@ -9,8 +9,10 @@ public struct WebhookConfig: Sendable, Equatable {
     /// Extra request headers, `Name: value` (an Authorization token, say).
     public var headers: [String] = []
     public var timeout: Double = 10
+    /// The daemon's first retry after a failed delivery; each further failure doubles it, up to 30 minutes.
+    public var retry: Double = 30
 
-    static let keys = ["url", "format", "headers", "timeout"]
+    static let keys = ["url", "format", "headers", "timeout", "retry"]
 
     static func load(file: String, node: Node) throws -> WebhookConfig {
         let m = try YAMLMap(file: file, node: node, what: "'alerts.webhook'")
@@ -33,6 +35,12 @@ public struct WebhookConfig: Sendable, Equatable {
                 throw SourceError(file: file, line: m.lineOf("timeout"), "'alerts.webhook.timeout' must be a duration from 1s to 5m, such as 10s, not '\(t)'")
             }
             w.timeout = d
+        }
+        if let t = try m.string("retry") {
+            guard let d = Config.parseDuration(t), d >= 1, d <= 3600 else {
+                throw SourceError(file: file, line: m.lineOf("retry"), "'alerts.webhook.retry' must be a duration from 1s to 1h, such as 30s, not '\(t)'")
+            }
+            w.retry = d
         }
         if let h = m.node("headers") {
             let hm = try YAMLMap(file: file, node: h, what: "'alerts.webhook.headers'")
