@@ -105,6 +105,8 @@ public struct AlertFeed: Sendable {
     public var path: String
     public var title: String
     public var homeURL: String?
+    /// File mode for the feed (`alerts.feed_public: true`: 0644, readable by anyone); nil: the umask's.
+    public var mode: Int?
 
     public init(path: String, title: String, homeURL: String?) {
         self.path = path
@@ -152,6 +154,11 @@ public struct AlertFeed: Sendable {
         }
         let fd = open(tmp, O_RDONLY)
         if fd >= 0 { fsync(fd); close(fd) }
+        if let mode, chmod(tmp, mode_t(mode)) != 0 {
+            let msg = String(cString: strerror(errno))
+            unlink(tmp)
+            throw FileSourceError("cannot set the mode of feed \(tmp): \(msg)")
+        }
         guard rename(tmp, path) == 0 else {
             let msg = String(cString: strerror(errno))
             unlink(tmp)

@@ -43,6 +43,8 @@ public struct Config: Sendable, Equatable {
     public var feedTitle = "tagwatch alerts"
     public var feedHomeURL: String?
     public var feedItems = 500
+    /// `alerts.feed_public: true`: the feed is written 0644 (anyone may read it), whatever the umask.
+    public var feedPublic = false
     /// `alerts.webhook`: each alert event POSTed, from an outbox in the state.
     public var webhook: WebhookConfig?
     /// Script following (`follow:`): which scripts pages load are fetched and read, and how much.
@@ -76,7 +78,7 @@ public struct Config: Sendable, Equatable {
                           "connect_timeout", "max_page_bytes", "max_redirects", "user_agent", "rules", "builtin_catalog", "registry",
                           "state", "unreachable_after", "alerts", "follow", "integrity", "metrics", "proxy", "no_proxy"]
     static let followKeys = ["enabled", "max_script_bytes", "max_scripts", "max_total_bytes", "depth", "remote_for_files"]
-    static let alertKeys = ["log", "log_format", "feed", "feed_title", "feed_home_url", "feed_items", "webhook"]
+    static let alertKeys = ["log", "log_format", "feed", "feed_title", "feed_home_url", "feed_items", "feed_public", "webhook"]
     static let targetKeys = ["url", "sitemap", "file", "base_url", "labels", "limit"]
 
     public static func load(file path: String) throws -> Config {
@@ -200,6 +202,13 @@ public struct Config: Sendable, Equatable {
             if let v = try am.int("feed_items") {
                 guard v >= 1 else { throw SourceError(file: path, line: am.lineOf("feed_items"), "'feed_items' must be at least 1") }
                 c.feedItems = v
+            }
+            if let v = try am.string("feed_public") {
+                switch v.lowercased() {
+                case "true", "yes", "on": c.feedPublic = true
+                case "false", "no", "off": c.feedPublic = false
+                default: throw SourceError(file: path, line: am.lineOf("feed_public"), "'alerts.feed_public' must be true or false, not '\(v)'")
+                }
             }
             if let n = am.node("webhook") { c.webhook = try WebhookConfig.load(file: path, node: n) }
         }

@@ -176,8 +176,9 @@ public struct Watcher: Sendable {
                 try AlertLog(path: log, format: config.logFormat).append(pending)
             }
             if let feed = config.feed {
-                try AlertFeed(path: feed, title: config.feedTitle, homeURL: config.feedHomeURL)
-                    .write(try store.recentEvents(limit: config.feedItems))
+                var sink = AlertFeed(path: feed, title: config.feedTitle, homeURL: config.feedHomeURL)
+                sink.mode = config.feedPublic ? 0o644 : nil
+                try sink.write(try store.recentEvents(limit: config.feedItems))
             }
             try store.markDelivered(upTo: pending.map(\.seq).max()!)
         }
