@@ -214,9 +214,10 @@ public struct Scanner: Sendable {
             }
         }
         if body.contains(0) {
-            warnings.append("body contains NUL bytes; scanned with recovery")
+            warnings.append("body contains NUL bytes; scanned with each replaced by U+FFFD, as browsers do")
         }
         let extraction = extractor.extract(body: body, pageURL: url, charset: headerCharset)
+        warnings += extraction.warnings
         // A saved file given no --base-url (a file: URL) is judged against the site it names as
         // its own (canonical link, og:url); with neither, first-party cannot be judged, and it says so.
         var siteURL: String?

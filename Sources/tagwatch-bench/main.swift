@@ -6,9 +6,16 @@
 //   tagwatch-bench extract DIR [--rules DIR] [--rounds 3]
 //       On one core: bare parse of every page, then Extractor + Detector on every page;
 //       prints both rates and their ratio (extract pages/s over parse pages/s).
+//   tagwatch-bench urls [--count 200000] [--rounds 3]
+//       Resolving references the way pages write them against a page URL: WebURL (the WHATWG
+//       parser the extractor uses) against Foundation's URL(string:relativeTo:); ns per URL.
 //   tagwatch-bench lookup [--rules DIR] [--synthetic 10000] [--queries 200000]
 //       Catalog.match cost (ns per lookup) with the real catalog and with a generated
 //       catalog of SYNTHETIC vendors, on the same mix of hits and misses.
+//   tagwatch-bench report-state OUT.sqlite [--pages 1000] [--vendors 50] [--cycles 30] [--rules DIR]
+//       Writes a daemon state as CYCLES cycles over PAGES pages would leave it, each page carrying
+//       a seeded subset of the catalog's first VENDORS vendors (a few join or leave each cycle),
+//       held against rules/approved.example.yaml; for measuring the HTML report (bench/report.sh).
 //
 // Every command prints one JSON object on stdout.
 import CLibXML2
@@ -152,6 +159,29 @@ func extract(_ args: [String]) {
                 ("ratio", extractRate / parseRate)]))
 }
 
+func urls(_ args: [String]) {
+    let count = intOption(args, "--count", 200_000)
+    let rounds = intOption(args, "--rounds", 3)
+    let refs = ["/assets/app.js?v=3", "https://www.googletagmanager.com/gtm.js?id=GTM-ABC123", "//cdn.vendor.example/a.js",
+                "../img/pixel.gif", "https://static.hotjar.com/c/hotjar-12345.js?sv=6", "https://connect.facebook.net/en_US/fbevents.js",
+                "images/hero@2x.png", "https://www.google-analytics.com/analytics.js", "/css/site.css", "https://fonts.gstatic.com"]
+    let pageString = "https://www.example.com/pages/section/page-17.html"
+    let page = WebURL(pageString)!
+    let foundationBase = URL(string: pageString)!
+    var webBest = Double.infinity, foundationBest = Double.infinity
+    var sink = 0
+    for _ in 0..<rounds {
+        var start = ContinuousClock.now
+        for i in 0..<count { sink &+= WebURL.parse(refs[i % refs.count], base: page)?.href.utf8.count ?? 0 }
+        webBest = min(webBest, seconds(ContinuousClock.now - start))
+        start = ContinuousClock.now
+        for i in 0..<count { sink &+= URL(string: refs[i % refs.count], relativeTo: foundationBase)?.absoluteString.utf8.count ?? 0 }
+        foundationBest = min(foundationBest, seconds(ContinuousClock.now - start))
+    }
+    print(json([("urls", count), ("rounds", rounds), ("weburl_ns_per_url", webBest / Double(count) * 1e9),
+                ("foundation_ns_per_url", foundationBest / Double(count) * 1e9), ("checksum", sink % 1000)]))
+}
+
 /// Writes a catalog of `count` made-up vendors (two hosts and a pattern each) as YAML.
 func writeSyntheticCatalog(count: Int, into dir: String) {
     try? FileManager.default.removeItem(atPath: dir)
@@ -229,10 +259,56 @@ func lookup(_ args: [String]) {
                 ("synthetic_hit_rate", Double(bigResult.hits) / Double(count))]))
 }
 
+func reportState(_ args: [String]) {
+    guard let out = args.first else { fail("usage: report-state OUT.sqlite [--pages N] [--vendors N] [--cycles N]") }
+    let pages = intOption(args, "--pages", 1000), vendorCount = intOption(args, "--vendors", 50), cycles = intOption(args, "--cycles", 30)
+    let rulesDir = option(args, "--rules", "rules")
+    let rules: Rules
+    do { rules = try Rules.load(directory: rulesDir, registryFile: rulesDir + "/approved.example.yaml") } catch { fail("\(error)") }
+    // Spread over the catalog (so over its categories), starting with vendors the example registry names.
+    let named = ["google-tag-manager", "google-analytics", "meta-pixel", "hotjar", "youtube", "google-fonts"].compactMap { rules.catalog.vendor(id: $0) }
+    let step = max(1, rules.catalog.count / vendorCount)
+    let spread = stride(from: 0, to: rules.catalog.count, by: step).map { rules.catalog.vendors[$0] }.filter { v in !named.contains { $0.id == v.id } }
+    let vendors = Array((named + spread).prefix(vendorCount))
+    guard vendors.count == vendorCount else { fail("the catalog has only \(vendors.count) vendors") }
+    let policy = Policy(registry: rules.registry ?? Registry(), catalog: rules.catalog)
+    var seed: UInt64 = 42
+    func next(_ n: Int) -> Int {
+        seed = seed &* 6364136223846793005 &+ 1442695040888963407
+        return Int((seed >> 33) % UInt64(n))
+    }
+    // Vendor i is on a page with a probability falling with i, so a few are everywhere and many are rare.
+    var onPage: [[Bool]] = (0..<pages).map { _ in (0..<vendorCount).map { i in next(100) < max(2, 90 - i * 2) } }
+    unlink(out)
+    do {
+        let store = try Store(path: out)
+        let start = Date(timeIntervalSince1970: 1_790_000_000)
+        for c in 0..<cycles {
+            for _ in 0..<(pages / 50) { let p = next(pages), v = next(vendorCount); onPage[p][v].toggle() }
+            let at = Timestamp.string(start.addingTimeInterval(Double(c) * 6 * 3600))
+            let observations = (0..<pages).map { p -> PageObservation in
+                let url = "https://www.example.com/products/item-\(p).html"
+                let resources = vendors.enumerated().filter { onPage[p][$0.offset] }.map { _, v in
+                    Resource(url: "https://\(v.hosts.first ?? "cdn.example.net")/tag.js?page=\(p)", host: v.hosts.first ?? "cdn.example.net",
+                             kind: .script, party: .third, vendor: v.ref)
+                }
+                let report = PageReport(target: Target(source: .url(url)), url: url, status: 200, error: nil, resources: resources)
+                return PageObservation(page: url, target: url, labels: [], report: report,
+                                       findings: policy.evaluate(report, labels: [], today: "2026-11-30"))
+            }
+            _ = try store.record(cycle: observations, started: at, finished: at, unreachableAfter: 2)
+        }
+        print(json([("state", out), ("pages", pages), ("vendors", vendorCount), ("cycles", cycles),
+                    ("open_alerts", try store.openAlerts().count)]))
+    } catch { fail("\(error)") }
+}
+
 let args = Array(CommandLine.arguments.dropFirst())
 switch args.first {
 case "parse-ceiling": parseCeiling(Array(args.dropFirst()))
 case "extract": extract(Array(args.dropFirst()))
 case "lookup": lookup(Array(args.dropFirst()))
-default: fail("usage: tagwatch-bench parse-ceiling DIR | extract DIR | lookup  (see the comment at the top of main.swift)")
+case "urls": urls(Array(args.dropFirst()))
+case "report-state": reportState(Array(args.dropFirst()))
+default: fail("usage: tagwatch-bench parse-ceiling DIR | extract DIR | lookup | urls | report-state OUT  (see the comment at the top of main.swift)")
 }

@@ -5,7 +5,9 @@ import TagwatchCore
 // -DFUZZING). TAGWATCH_FUZZ_TARGET picks one: `extractor` (default) feeds the input to the
 // HTML extractor and detector as a page; `rules` writes it to a file and loads it as a vendor
 // catalog file, a registry and a config; `script` analyses it as a followed script (tag-manager
-// containers served and exported, Segment settings, Tealium, loader snippets). Without -DFUZZING the same binary replays files
+// containers served and exported, Segment settings, Tealium, loader snippets); `url` reads the
+// input as `reference\nbase` and runs the WHATWG URL parser (WebURL), trapping when a parsed URL
+// does not parse back to itself. Without -DFUZZING the same binary replays files
 // given on the command line through the chosen target, so crashes found become regressions.
 
 private let target = ProcessInfo.processInfo.environment["TAGWATCH_FUZZ_TARGET"] ?? "extractor"
@@ -30,11 +32,29 @@ func runOne(_ bytes: [UInt8]) {
     case "script":
         let a = analyzer.analyse(body: bytes, url: "https://www.googletagmanager.com/gtm.js?id=GTM-FUZZ1")
         _ = detector.detectFollowed(a.found, pageURL: "https://www.example.com/a/")
+    case "url":
+        checkURL(bytes)
     default:
         let e = extractor.extract(body: bytes, pageURL: "https://www.example.com/a/")
         _ = detector.detect(e, pageURL: "https://www.example.com/a/")
         _ = SitemapExtractor.extract(bytes)
     }
+}
+
+/// The URL parser's properties, checked on every input: no crash, an http(s) result has a
+/// host, and serializing is idempotent (the href parses back to the same href), as the URL
+/// Standard promises for special URLs.
+func checkURL(_ bytes: [UInt8]) {
+    let text = String(decoding: bytes, as: UTF8.self)
+    let parts = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+    let reference = String(parts[0])
+    let base = parts.count > 1 ? WebURL(String(parts[1])) : WebURL("https://www.example.com/a/b?c#d")
+    guard let u = WebURL.parse(reference, base: base) else { return }
+    let href = u.href
+    guard let again = WebURL(href) else { fatalError("href does not parse again: \(href.debugDescription) from \(reference.debugDescription)") }
+    if again.href != href { fatalError("href not idempotent: \(href.debugDescription) -> \(again.href.debugDescription)") }
+    if u.isHTTP && u.hostForMatching.isEmpty { fatalError("http(s) URL without a host: \(href.debugDescription)") }
+    _ = u.resolve("../x?y#z")
 }
 
 #if FUZZING

@@ -44,6 +44,13 @@ struct RunCommand: AsyncParsableCommand {
             printError("\(error)")
             throw ExitCode(ExitStatus.usage)
         }
+        // One process per state file, daemon or --once; held until this process exits.
+        let lock: StateLock
+        do { lock = try StateLock(statePath: watcher.config.state) } catch {
+            printError("\(error)")
+            throw ExitCode(ExitStatus.usage)
+        }
+        defer { withExtendedLifetime(lock) {} }
         if once {
             let summary: CycleSummary
             do { summary = try watcher.cycle() } catch {
@@ -51,10 +58,12 @@ struct RunCommand: AsyncParsableCommand {
                 throw ExitCode(ExitStatus.targetsFailed)
             }
             print(DaemonService.describe(summary))
-            for w in summary.warnings { printError(w) }
             for e in summary.events {
                 print("  \(e.event.rawValue): [\(e.alert.severity.rawValue)] \(e.alert.message)")
             }
+            // The scan is recorded; a sink that could not be written is a failure of the run.
+            for e in summary.sinkErrors { printError("sink failed: \(e)") }
+            if !summary.sinkErrors.isEmpty { throw ExitCode(ExitStatus.targetsFailed) }
             if summary.failed > 0 { throw ExitCode(ExitStatus.targetsFailed) }
             if let failOn, summary.openAlerts.contains(where: { $0.severity >= failOn }) { throw ExitCode(ExitStatus.findings) }
             return
@@ -186,6 +195,7 @@ final class DaemonService: Service, Sendable {
             retryTask?.cancel()
         } onGracefulShutdown: { [self, continuation, notifier, logger] in
             logger.info("stopping: cancelling in-flight transfers")
+            RegexBudget.interrupted.store(true, ordering: .relaxed)
             notifier.notify("STOPPING=1")
             self.running.withLock { $0?.cancel() }
             continuation.yield(.shutdown)
@@ -197,6 +207,10 @@ final class DaemonService: Service, Sendable {
         notifier.notify("RELOADING=1")
         do {
             let fresh = try Watcher(config: try Config.load(file: configPath))
+            let current = watcher.withLock { $0.config.state }
+            guard fresh.config.state == current else {
+                throw StateLock.Held(description: "'state' changed from \(current) to \(fresh.config.state); that needs a restart, not a reload")
+            }
             watcher.withLock { $0 = fresh }
             logger.info("reloaded config and rules", metadata: ["vendors": "\(fresh.rules.catalog.count)", "catalog": "\(fresh.rules.catalogDescription)", "targets": "\(fresh.config.targets.count)"])
         } catch {
@@ -242,7 +256,7 @@ final class DaemonService: Service, Sendable {
             return 0
         case .success(let s):
             logger.info("\(Self.describe(s))")
-            for w in s.warnings { logger.warning("\(w)") }
+            for e in s.sinkErrors { logger.error("sink failed: \(e)") }
             let worst = s.openAlerts.map(\.severity).max()
             notifier.notify("STATUS=last scan \(s.finished): \(s.pages) pages, \(s.failed) failed; \(s.openAlerts.count) open alerts\(worst.map { " (worst \($0.rawValue))" } ?? "")")
             return s.webhookPending

@@ -93,9 +93,16 @@ struct ScanCommand: ParsableCommand {
     func validate() throws {
         if targets.isEmpty { throw ValidationError("name at least one URL, file or folder to scan") }
         if concurrency < 1 || concurrency > 1024 { throw ValidationError("--concurrency must be between 1 and 1024") }
-        if perHost < 1 { throw ValidationError("--per-host must be at least 1") }
-        if maxPageBytes.bytes < 1024 { throw ValidationError("--max-page-bytes must be at least 1KB") }
-        if maxScriptBytes.bytes < 1024 { throw ValidationError("--max-script-bytes must be at least 1KB") }
+        if !Limits.perHost.contains(perHost) { throw ValidationError("--per-host must be between 1 and \(Limits.perHost.upperBound)") }
+        for (name, value) in [("--timeout", timeout.seconds), ("--connect-timeout", connectTimeout.seconds)] where !Limits.check(value, Limits.timeout) {
+            throw ValidationError("\(name) must be a duration \(Limits.describeSeconds(Limits.timeout)), not \(value)s")
+        }
+        if !Limits.maxPageBytes.contains(maxPageBytes.bytes) {
+            throw ValidationError("--max-page-bytes must be between \(Limits.maxPageBytes.lowerBound) and \(Limits.maxPageBytes.upperBound) bytes")
+        }
+        if maxScriptBytes.bytes < 1024 || maxScriptBytes.bytes > Limits.maxPageBytes.upperBound {
+            throw ValidationError("--max-script-bytes must be between 1024 and \(Limits.maxPageBytes.upperBound) bytes")
+        }
         if let p = proxy, !Config.isProxyURL(p) { throw ValidationError("--proxy must be a proxy URL such as http://proxy:3128, not '\(p)'") }
         if !noProxy.isEmpty && proxy == nil { throw ValidationError("--no-proxy needs --proxy") }
         if let b = baseURL, !(b.hasPrefix("http://") || b.hasPrefix("https://")) || URL(string: b)?.host == nil {

@@ -8,7 +8,8 @@ struct Tagwatch: AsyncParsableCommand {
         commandName: "tagwatch",
         abstract: "Watch your own web pages for third-party scripts, tags, pixels and frames nobody approved.",
         version: TagwatchVersion.string,
-        subcommands: [ScanCommand.self, RunCommand.self, AlertsCommand.self, InventoryCommand.self, RulesCommand.self, ConfigCommand.self, CSPCommand.self]
+        subcommands: [ScanCommand.self, RunCommand.self, AlertsCommand.self, InventoryCommand.self, ReportCommand.self, RulesCommand.self,
+                      ConfigCommand.self, CSPCommand.self]
     )
 }
 

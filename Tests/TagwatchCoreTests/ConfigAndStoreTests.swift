@@ -70,9 +70,10 @@ import TagwatchTestSupport
     @Test func differRaisesNewAndResolvesGoneOnCoveredPagesOnly() {
         let a = Alert(finding: finding(.unknownThirdParty, "p1", "x.test"), at: "t0")
         let b = Alert(finding: finding(.unknownThirdParty, "p2", "y.test"), at: "t0")
-        let (raise, resolve) = Differ.diff(open: [a, b], current: [finding(.unknownThirdParty, "p1", "z.test")], covered: ["p1"])
-        #expect(raise.map(\.subject) == ["z.test"])
-        #expect(resolve.map(\.id) == [a.id])
+        let d = Differ.diff(open: [(a, ["p1"]), (b, ["p2"])], current: [finding(.unknownThirdParty, "p1", "z.test")],
+                            grouping: .page) { _, page in page == "p1" }
+        #expect(d.raise.map(\.finding.subject) == ["z.test"])
+        #expect(d.resolve.map(\.id) == [a.id])
     }
 
     @Test func alertIDsAreStableAndDistinct() throws {
@@ -99,7 +100,8 @@ import TagwatchTestSupport
         let obs = PageObservation(page: "https://a.test/", target: "https://a.test/", labels: [], report: report,
                                   findings: [finding(.unknownThirdParty, "https://a.test/", "x.test")])
         let raised = try Store(path: path).record(cycle: [obs], started: "t1", finished: "t1", unreachableAfter: 2)
-        #expect(raised.first?.alert.id == Alert(finding: finding(.unknownThirdParty, "https://a.test/", "x.test"), at: "t9").id)
+        // Grouped by default: the id of (kind, subject) across pages.
+        #expect(raised.first?.alert.id == Alert.id(forKey: finding(.unknownThirdParty, "https://a.test/", "x.test").alertKey(.vendor)))
         #expect(try Store(path: path).openAlerts().map(\.id) == raised.map(\.alert.id))
     }
 

@@ -33,8 +33,8 @@ import Testing
         #expect(got == [
             "script https://cdn.vendor.test/a.js",
             "link https://www.shop.example/css/site.css",
-            "link https://fonts.gstatic.com",
-            "link https://dns.vendor.test",
+            "link https://fonts.gstatic.com/",
+            "link https://dns.vendor.test/",
             "iframe https://frames.test/embed",
             "img https://www.shop.example/page/pixel.gif",
             "form https://forms.test/submit",

@@ -140,6 +140,30 @@ import TagwatchTestSupport
         #expect(rejected > 0, "mutations produce invalid files, which must be rejected with an error, never a crash")
     }
 
+    /// The URL parser over mutated web-platform-tests inputs: never a crash, and every URL it
+    /// gives parses back to itself (the property the libFuzzer `url` target checks too).
+    @Test func urlParserSurvivesMutatedURLs() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Repo.fixtures + "/url-tests/urltestdata.json"))
+        let cases = (try JSONSerialization.jsonObject(with: data) as! [Any]).compactMap { $0 as? [String: Any] }
+        let seeds = cases.compactMap { $0["input"] as? String }.map { Array($0.utf8) }
+            + ["https://ad.doubleclick.net./x.js", "http:\\\\a.test", "https://[::1]:8080/", "http://0x7f.1/"].map { Array($0.utf8) }
+        let bases = [WebURL("https://www.example.com/a/b?c#d"), WebURL("http://h.test"), nil]
+        var rng = Rng(state: Self.seed ^ 0x5EED)
+        var parsed = 0
+        for i in 0..<(Self.iterations * 20) {
+            let input = String(decoding: Self.mutate(seeds.randomElement(using: &rng)!, &rng), as: UTF8.self)
+            guard let u = WebURL.parse(input, base: bases[i % bases.count]) else { continue }
+            parsed += 1
+            #expect(WebURL(u.href)?.href == u.href, "\(input.debugDescription) -> \(u.href.debugDescription)")
+            #expect(!u.hostForMatching.isEmpty, "\(u.href.debugDescription)")
+        }
+        #expect(parsed > Self.iterations)
+        for path in Self.regressions(ext: "url") {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            _ = WebURL.parse(text, base: bases[0])
+        }
+    }
+
     static func regressions(ext: String) -> [String] {
         let dir = Repo.fixtures + "/fuzz-regressions"
         return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix("." + ext) }.map { dir + "/" + $0 }

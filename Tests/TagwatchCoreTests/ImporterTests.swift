@@ -170,7 +170,7 @@ import TagwatchTestSupport
             try CatalogImporter.importCatalog(format: format, path: path, existing: Catalog())
         }
         #expect(error.file == path)
-        #expect(error.description.hasPrefix(path + ": "))
+        #expect(error.description.hasPrefix(path + ":"))
     }
 
     @Test(arguments: ImportFormat.allCases)

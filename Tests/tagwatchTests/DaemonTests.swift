@@ -139,6 +139,46 @@ import TagwatchTestSupport
         #expect(gtmRow[current] == "yes", "GTM still is: \(gtmRow)")
     }
 
+    /// One alert per vendor across pages: raised once, pages joining or leaving update it without
+    /// a new raise, `alerts show` lists every page; `group_by: page` gives one per page again.
+    @Test func oneAlertPerVendorAcrossPagesAndAlertsShowListsEveryPage() throws {
+        try Self.page(gtm: true, hotjar: true).write(toFile: site + "/index.html", atomically: true, encoding: .utf8)
+        try Self.page(gtm: false, hotjar: true).write(toFile: site + "/about.html", atomically: true, encoding: .utf8)
+        let r1 = try once()
+        #expect(r1.status == 0, "\(r1.stderr)")
+        var lines = logLines()
+        #expect(lines.count == 1, "one alert for Hotjar on both pages: \(lines)")
+        #expect(lines.first?.contains("pages=2") == true)
+        let id = try #require(lines.first?.split(separator: " ").first { $0.hasPrefix("id=") }.map { String($0.dropFirst(3)) })
+        var show = try runTagwatch(["alerts", "show", id, "--config", dir + "/tagwatch.yaml"])
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(show.stdout.contains(server.url("/index.html")) && show.stdout.contains(server.url("/about.html")), "\(show.stdout)")
+        #expect(show.stdout.contains("pages (2)"))
+
+        // About drops it: the alert shrinks to one page, with no new event.
+        try Self.page(gtm: false, hotjar: false).write(toFile: site + "/about.html", atomically: true, encoding: .utf8)
+        _ = try once()
+        #expect(logLines().count == 1)
+        show = try runTagwatch(["alerts", "show", id, "--format", "json", "--config", dir + "/tagwatch.yaml"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        #expect((json["pages"] as? [[String: Any]])?.compactMap { $0["page"] as? String } == [server.url("/index.html")])
+        #expect(json["page_count"] as? Int == 1)
+        #expect(json["state"] as? String == "open")
+
+        // group_by: page turns the open grouped alert into the per-page one, raised once.
+        var config = try String(contentsOfFile: dir + "/tagwatch.yaml", encoding: .utf8)
+        config = config.replacingOccurrences(of: "  feed_items: 50", with: "  feed_items: 50\n  group_by: page")
+        try config.write(toFile: dir + "/tagwatch.yaml", atomically: true, encoding: .utf8)
+        _ = try once()
+        lines = logLines()
+        #expect(lines.count == 2)
+        #expect(lines.last?.contains("event=raised") == true && lines.last?.contains("page=\(server.url("/index.html"))") == true)
+        let merged = try runTagwatch(["alerts", "show", id, "--config", dir + "/tagwatch.yaml"])
+        #expect(merged.stdout.contains("merged into tw-"), "\(merged.stdout)")
+        _ = try once()
+        #expect(logLines().count == 2, "and nothing repeats")
+    }
+
     @Test func jsonLogFormatAndUnreachableTargets() throws {
         try writeConfig(extraTargets: [server.url("/status/503")], alerts: ["log_format: json"])
         try once(expect: 3)  // a failed target exits 3 like scan
@@ -397,6 +437,8 @@ import TagwatchTestSupport
         try once()
         // The feed cannot be written (its path is a folder): the event is recorded and logged,
         // but not marked delivered.
+        // (The first cycle wrote an empty feed there; a folder takes its place.)
+        try FileManager.default.removeItem(atPath: dir + "/state/feed.json")
         try FileManager.default.createDirectory(atPath: dir + "/state/feed.json", withIntermediateDirectories: true)
         try setHome(hotjar: true)
         let failed = try runTagwatch(["run", "--once", "--config", dir + "/tagwatch.yaml"])
@@ -482,8 +524,16 @@ import TagwatchTestSupport
         try once()
         #expect(try sqlite(state, "PRAGMA user_version") == newest, "migrated to the newest schema")
         #expect(try sqlite(state, "PRAGMA integrity_check") == ["ok"])
+        // The old open per-page alert survives, merged into the grouped alert for its (kind, subject),
+        // which holds its page.
+        let old = try tagwatch(["alerts", "show", "tw-0000000000000001", "--format", "json"])
+        let merged = try #require(try JSONSerialization.jsonObject(with: Data(old.stdout.utf8)) as? [String: Any], "\(old.stderr)")
+        #expect(merged["state"] as? String == "merged")
+        let into = try #require(merged["merged_into"] as? String)
         let alerts = try tagwatch(["alerts", "--open"])
-        #expect(alerts.stdout.contains("tw-0000000000000001"), "the old open alert survives: \(alerts.stdout)")
+        #expect(alerts.stdout.contains(into), "the grouped alert is open: \(alerts.stdout)")
+        let grouped = try tagwatch(["alerts", "show", into])
+        #expect(grouped.stdout.contains("https://old.example/"), "and holds the old page: \(grouped.stdout)")
         let inv = try tagwatch(["inventory", "--format", "json"])
         #expect(inv.stdout.contains("https://old-cdn.example/x.js"), "the old inventory survives")
         #expect(inv.stdout.contains("www.googletagmanager.com"), "and the new scan is in it")

@@ -62,7 +62,7 @@ import TagwatchTestSupport
                                  "http://exa mple.com/",
                                  missing,
                                  good.url("/nul")])
-        #expect(r.status == 3)
+        #expect(r.status == 3, "\(r.stderr)")
         let pages = try pages(r)
         #expect(pages.count == 10)
         func error(_ i: Int) -> String { (pages[i]["error"] as? String) ?? "" }

@@ -26,4 +26,28 @@ import TagwatchTestSupport
         let (status, out) = try analyze(["verify", dir + "/tagwatch.service"])
         #expect(status == 0, "\(out)")
     }
+
+    /// The feed, report and log are for group tagwatch: the unit runs as that static group (not a
+    /// DynamicUser, whose directories no reader could reach) with UMask 0027, and the sysusers
+    /// file scripts/install hands to systemd-sysusers creates it.
+    @Test func readersOfFeedReportAndLogAreGroupTagwatch() throws {
+        let unit = try String(contentsOfFile: Repo.path("systemd/tagwatch.service"), encoding: .utf8)
+        let lines = Set(unit.split(separator: "\n").map(String.init))
+        #expect(lines.isSuperset(of: ["User=tagwatch", "Group=tagwatch", "UMask=0027", "StateDirectoryMode=0750", "LogsDirectoryMode=0750"]))
+        #expect(!lines.contains("DynamicUser=yes"))
+        let root = try temporaryDirectory("tw-sysusers")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["systemd-sysusers", "--dry-run", "--root=\(root)", Repo.path("systemd/tagwatch.sysusers")]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(text)")
+        #expect(text.contains("Creating group 'tagwatch'") && text.contains("Creating user 'tagwatch'"), "\(text)")
+    }
 }

@@ -273,7 +273,12 @@ public struct Catalog: Sendable {
         var ids: [String] = []
         let ns = text as NSString
         for r in regexes {
-            for m in r.regex.matches(in: text, range: NSRange(location: 0, length: ns.length)) {
+            let (matches, complete) = RegexBudget.matches(r.regex, in: text)
+            if !complete {
+                let v = vendors[index]
+                RegexBudget.reportSlow(pattern: r.regex.pattern, vendor: v.id, at: v.line.map { "\(v.file):\($0)" } ?? v.file)
+            }
+            for m in matches {
                 let range = m.numberOfRanges > 1 && m.range(at: 1).location != NSNotFound ? m.range(at: 1) : m.range
                 let id = ns.substring(with: range)
                 if !ids.contains(id) { ids.append(id) }

@@ -72,7 +72,7 @@ public struct Detector: Sendable {
     }
 
     static func isScriptPath(_ path: String, url: String) -> Bool {
-        path.hasSuffix(".js") || path.hasSuffix(".mjs") || path.contains("/gtag/js") || path.contains(".js/") || url.contains(".js?")
+        path.hasSuffix(".js") || path.hasSuffix(".mjs") || path.containsBytes("/gtag/js") || path.containsBytes(".js/") || url.containsBytes(".js?")
     }
 
     /// The page's resources, deduplicated by kind and URL, in document order. `siteURL` (default:
@@ -111,7 +111,7 @@ public struct Detector: Sendable {
         }
         // gtag('config', 'AW-…') names a destination that gtag.js then loads: the catalog's `gtag:`
         // entries say which product (GA4, Google Ads, Floodlight) and what it loads.
-        for (i, script) in extraction.inlineScripts.enumerated() where script.contains("gtag(") {
+        for (i, script) in extraction.inlineScripts.enumerated() where script.containsBytes("gtag(") {
             for id in Self.gtagDestinations(in: script) {
                 guard let (vendor, rule) = catalog.tagType(.gtag, id), !id.hasPrefix("GTM-") else { continue }
                 for u in rule.loads where ScriptAnalyzer.kind(forLoad: u) == .script {

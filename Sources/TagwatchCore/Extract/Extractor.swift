@@ -13,46 +13,73 @@ public struct Extractor: Sendable {
         cxml_silence()
     }()
 
-    /// Extracts from `body`, served at `pageURL`; `charset` is the one the HTTP headers named, if any
-    /// (otherwise the document's own `<meta charset>` decides).
-    public func extract(body: [UInt8], pageURL: String, charset: String? = nil) -> Extraction {
-        // HUGE lifts libxml2's nesting cap (256): without it, parsing stops at the 256th nested
-        // element and every resource after it is lost, so 256 <div>s would hide any script.
-        // The walk below is iterative, so depth costs no stack.
-        let options = Int32(HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue
-            | HTML_PARSE_NONET.rawValue | HTML_PARSE_COMPACT.rawValue | HTML_PARSE_NOBLANKS.rawValue)
-            | Int32(XML_PARSE_HUGE.rawValue)
-        var walker = Walker()
-        body.withUnsafeBufferPointer { buf in
-            guard let base = buf.baseAddress, buf.count > 0 else { return }
-            let doc: htmlDocPtr? = base.withMemoryRebound(to: CChar.self, capacity: buf.count) { p in
-                if let charset, Extractor.isKnownCharset(charset) {
-                    return htmlReadMemory(p, Int32(clamping: buf.count), pageURL, charset, options)
-                }
-                return htmlReadMemory(p, Int32(clamping: buf.count), pageURL, nil, options)
+    /// libxml2's options: recovering, no network, and no size or depth limits that would hide
+    /// content (XML_PARSE_HUGE lifts the 256-level depth limit and the 10 MB text node limit);
+    /// the page decides nothing about its encoding (HTMLInput does, as a browser would).
+    static let documentOptions = Int32(HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue
+        | HTML_PARSE_NONET.rawValue | HTML_PARSE_COMPACT.rawValue | HTML_PARSE_NOBLANKS.rawValue
+        | HTML_PARSE_IGNORE_ENC.rawValue | XML_PARSE_HUGE.rawValue)
+
+    /// Parses `bytes` and walks the document; a parser that stopped early is a warning, not silence.
+    fileprivate static func parseAndWalk(_ bytes: [UInt8], url: String?, encoding: String?, walker: inout Walker, warnings: inout [String]) {
+        guard !bytes.isEmpty, let ctxt = htmlNewParserCtxt() else { return }
+        defer { htmlFreeParserCtxt(ctxt) }
+        let doc: htmlDocPtr? = bytes.withUnsafeBufferPointer { buf in
+            buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) { p in
+                htmlCtxtReadMemory(ctxt, p, Int32(clamping: buf.count), url, encoding, documentOptions)
             }
-            guard let doc else { return }
-            defer { xmlFreeDoc(doc) }
-            walker.walk(xmlDocGetRootElement(doc), inNoscript: false)
         }
-        let baseURL = walker.baseHref.flatMap { URLResolver.resolve($0, against: pageURL) } ?? pageURL
+        if ctxt.pointee.disableSAX != 0 {
+            let line = ctxt.pointee.input.map { Int($0.pointee.line) } ?? 0
+            warnings.append("the HTML parser stopped at line \(line) (libxml2 error \(ctxt.pointee.errNo)); content after it was not scanned")
+        }
+        guard let doc else {
+            warnings.append("the HTML parser could not read this document (libxml2 error \(ctxt.pointee.errNo)); nothing was extracted")
+            return
+        }
+        defer { xmlFreeDoc(doc) }
+        walker.walk(xmlDocGetRootElement(doc), inNoscript: false)
+    }
+
+    /// Extracts from `body`, served at `pageURL`; `charset` is the one the HTTP headers named, if any
+    /// (otherwise a byte order mark or the document's own `<meta charset>` decides, as in a browser).
+    public func extract(body: [UInt8], pageURL: String, charset: String? = nil) -> Extraction {
+        var walker = Walker()
+        let input = HTMLInput(body: body, headerCharset: charset, isKnown: Extractor.isKnownCharset)
+        var warnings = input.notes
+        Extractor.parseAndWalk(input.bytes, url: pageURL, encoding: input.encoding, walker: &walker, warnings: &warnings)
+        warnings += walker.warnings
+        // `<base href>` goes through the same URL parser, against the page's own URL.
+        let pageBase = WebURL(pageURL)
+        var base = pageBase
+        var baseURL = pageURL
+        if let href = walker.baseHref, let resolved = URLResolver.resolve(href, against: pageURL) {
+            base = WebURL(resolved)
+            baseURL = resolved
+        }
+        // An http(s) base is parsed once; a saved page's file: base takes the slower path.
+        func resolve(_ reference: String) -> String? {
+            base != nil ? URLResolver.resolve(reference, against: base) : URLResolver.resolve(reference, against: baseURL)
+        }
         var resources: [ExtractedResource] = []
         resources.reserveCapacity(walker.raw.count)
         for r in walker.raw {
-            if let u = URLResolver.resolve(r.url, against: baseURL) {
+            if let u = resolve(r.url) {
                 resources.append(ExtractedResource(url: u, kind: r.kind, integrity: r.integrity))
             }
         }
         for (i, text) in walker.inlineScripts.enumerated() {
             for u in InlineURLScanner.loadedURLs(in: text) {
-                if let resolved = URLResolver.resolve(u, against: baseURL) {
+                if let resolved = resolve(u) {
                     resources.append(ExtractedResource(url: resolved, kind: .inlineScript, inlineIndex: i))
                 }
             }
         }
         let canonical = (walker.canonical ?? walker.ogURL).flatMap { URLResolver.resolve($0, against: baseURL) }
             .flatMap { u in u.hasPrefix("http://") || u.hasPrefix("https://") ? u : nil }
-        return Extraction(resources: resources, inlineScripts: walker.inlineScripts, baseURL: baseURL, canonicalURL: canonical)
+        var extraction = Extraction(resources: resources, inlineScripts: walker.inlineScripts, baseURL: baseURL, canonicalURL: canonical)
+        extraction.warnings = warnings
+        return extraction
     }
 
     /// The resources an HTML fragment names (a tag manager's Custom HTML tag), resolved against
@@ -63,7 +90,7 @@ public struct Extractor: Sendable {
         // <script> in <head>, where a following <noscript>'s markup is not parsed as elements.
         let bytes = Array(("<html><body>" + html).utf8)
         let options = Int32(HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue
-            | HTML_PARSE_NONET.rawValue | HTML_PARSE_COMPACT.rawValue)
+            | HTML_PARSE_NONET.rawValue | HTML_PARSE_COMPACT.rawValue | XML_PARSE_HUGE.rawValue)
         bytes.withUnsafeBufferPointer { buf in
             let doc: htmlDocPtr? = buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
                 htmlReadMemory($0, Int32(clamping: buf.count), nil, "UTF-8", options)
@@ -100,7 +127,7 @@ public struct Extractor: Sendable {
 
 /// The element names the extractor cares about.
 private enum Tag {
-    case script, iframe, img, link, form, object, embed, noscript, base, frame, meta
+    case script, iframe, img, link, form, object, embed, noscript, base, frame, svg, image, source, input, video, meta
 }
 
 private func tagOf(_ name: UnsafePointer<xmlChar>) -> Tag? {
@@ -112,8 +139,9 @@ private func tagOf(_ name: UnsafePointer<xmlChar>) -> Tag? {
         return name[n] == 0
     }
     switch name[0] {
-    case UInt8(ascii: "s"): return eq("script") ? .script : nil
-    case UInt8(ascii: "i"): return eq("iframe") ? .iframe : (eq("img") ? .img : nil)
+    case UInt8(ascii: "s"): return eq("script") ? .script : (eq("svg") ? .svg : (eq("source") ? .source : nil))
+    case UInt8(ascii: "i"): return eq("iframe") ? .iframe : (eq("img") ? .img : (eq("image") ? .image : (eq("input") ? .input : nil)))
+    case UInt8(ascii: "v"): return eq("video") ? .video : nil
     case UInt8(ascii: "l"): return eq("link") ? .link : nil
     case UInt8(ascii: "f"): return eq("form") ? .form : (eq("frame") ? .frame : nil)
     case UInt8(ascii: "o"): return eq("object") ? .object : nil
@@ -145,13 +173,17 @@ private func isJavaScriptType(_ type: String?) -> Bool {
         || t == "text/jscript" || t == "application/x-javascript" || t.hasPrefix("text/javascript")
 }
 
-private struct Walker {
+fileprivate struct Walker {
     var raw: [RawResource] = []
     var inlineScripts: [String] = []
     var baseHref: String?
     /// `<link rel=canonical href>` and `<meta property=og:url content>`, first of each.
     var canonical: String?
     var ogURL: String?
+    var warnings: [String] = []
+    /// How many `iframe srcdoc` documents this one is nested in (each is parsed as a document).
+    var srcdocDepth = 0
+    static let maxSrcdocDepth = 8
 
     private func attr(_ node: xmlNodePtr, _ name: String) -> String? {
         guard let v = xmlGetProp(node, name) else { return nil }
@@ -176,24 +208,52 @@ private struct Walker {
         guard let root else { return }
         var node: xmlNodePtr? = root
         var noscriptDepth: [xmlNodePtr] = inNoscript ? [root] : []
+        var svgDepth: [xmlNodePtr] = []
         while let n = node {
             var descend = true
             if n.pointee.type == XML_ELEMENT_NODE, let name = n.pointee.name, let tag = tagOf(name) {
                 let inNS = !noscriptDepth.isEmpty
+                let inSVG = !svgDepth.isEmpty
                 switch tag {
+                case .svg:
+                    svgDepth.append(n)
+                case .image:
+                    // SVG's <image href> loads an image (outside SVG, libxml2 keeps <image> too).
+                    add(attr(n, "href") ?? attr(n, "xlink:href") ?? attr(n, "src"), inNS ? .noscriptImg : .img)
                 case .script:
                     descend = false
+                    // In SVG a script loads from href or xlink:href; in HTML only src counts.
+                    let svgSource = inSVG ? (attr(n, "href") ?? attr(n, "xlink:href")) : nil
                     // GTM rewrites a Custom HTML tag's `src` to `data-gtmsrc` and restores it on injection.
-                    if let src = attr(n, "src") ?? attr(n, "data-gtmsrc") {
-                        add(src, .script, integrity: attr(n, "integrity"))
+                    if let src = attr(n, "src") ?? attr(n, "data-gtmsrc") ?? svgSource {
+                        // A script in a data: URL runs as if inline: its code is searched like an inline script's.
+                        if let data = DataURL.decode(src) {
+                            let text = String(decoding: data.body, as: UTF8.self)
+                            if !text.isEmpty { inlineScripts.append(text) }
+                        } else {
+                            add(src, .script, integrity: attr(n, "integrity"))
+                        }
                     } else if isJavaScriptType(attr(n, "type")) {
                         let text = content(n)
                         if !text.isEmpty { inlineScripts.append(text) }
                     }
                 case .iframe, .frame:
                     add(attr(n, "src"), .iframe)
+                    if tag == .iframe, let doc = attr(n, "srcdoc"), !doc.isEmpty { parseSrcdoc(doc) }
+                    parseDataDocument(attr(n, "src"))
+                    // A frame's javascript: URL runs when the frame loads (its string result
+                    // becomes the frame's document): its code is searched like an inline script's.
+                    if let src = attr(n, "src"), let code = javascriptURLCode(src), !code.isEmpty { inlineScripts.append(code) }
+                case .source:
+                    // <picture><source srcset> and <video><source src> (a poster-like load).
+                    for u in srcsetURLs(attr(n, "srcset")) { add(u, inNS ? .noscriptImg : .img) }
+                case .input:
+                    if attr(n, "type")?.lowercased() == "image" { add(attr(n, "src"), inNS ? .noscriptImg : .img) }
+                case .video:
+                    add(attr(n, "poster"), inNS ? .noscriptImg : .img)
                 case .img:
                     add(attr(n, "src"), inNS ? .noscriptImg : .img)
+                    for u in srcsetURLs(attr(n, "srcset")) { add(u, inNS ? .noscriptImg : .img) }
                 case .link:
                     if let rel = attr(n, "rel")?.lowercased() {
                         let rels = rel.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
@@ -206,8 +266,10 @@ private struct Walker {
                     add(attr(n, "action"), .form)
                 case .object:
                     add(attr(n, "data"), .object)
+                    parseDataDocument(attr(n, "data"))
                 case .embed:
                     add(attr(n, "src"), .object)
+                    parseDataDocument(attr(n, "src"))
                 case .meta:
                     if ogURL == nil, !inNS, (attr(n, "property") ?? attr(n, "name"))?.lowercased() == "og:url",
                        let c = attr(n, "content"), !c.isEmpty { ogURL = c }
@@ -236,10 +298,55 @@ private struct Walker {
             while let c = cur {
                 if c == root { break }
                 if let last = noscriptDepth.last, last == c { noscriptDepth.removeLast() }
+                if let last = svgDepth.last, last == c { svgDepth.removeLast() }
                 if let next = c.pointee.next { node = next; break }
                 cur = c.pointee.parent
             }
         }
+    }
+
+    /// The code of a `javascript:` URL (percent-decoded, as the browser runs it), or nil.
+    private func javascriptURLCode(_ url: String) -> String? {
+        var bytes = Array(url.utf8)
+        bytes.removeAll { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        var start = 0
+        while start < bytes.count && bytes[start] <= 0x20 { start += 1 }
+        guard bytes.count - start >= 11, String(decoding: bytes[start..<(start + 11)], as: UTF8.self).lowercased() == "javascript:" else { return nil }
+        return String(decoding: HostParser.percentDecode(Array(bytes[(start + 11)...])), as: UTF8.self)
+    }
+
+    /// The image URLs of a `srcset` (each candidate's URL, descriptors dropped).
+    private func srcsetURLs(_ srcset: String?) -> [String] {
+        guard let srcset, !srcset.isEmpty else { return [] }
+        var urls: [String] = []
+        for candidate in srcset.split(separator: ",") {
+            let words = candidate.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\u{0C}" })
+            if let u = words.first, !u.isEmpty { urls.append(String(u)) }
+        }
+        return urls
+    }
+
+    /// A frame, object or embed whose URL is a data: document (HTML or SVG): parsed like a
+    /// srcdoc, its resources are the page's.
+    private mutating func parseDataDocument(_ url: String?) {
+        guard let url, let data = DataURL.decode(url), DataURL.isDocument(data.mediaType) else { return }
+        parseSrcdoc(String(decoding: data.body, as: UTF8.self))
+    }
+
+    /// An `iframe srcdoc` is a document of its own whose resources load with the page: parsed
+    /// as one, its resources and inline scripts become the page's.
+    private mutating func parseSrcdoc(_ html: String) {
+        guard srcdocDepth < Walker.maxSrcdocDepth else {
+            warnings.append("iframe srcdoc nested more than \(Walker.maxSrcdocDepth) deep; the innermost were not scanned")
+            return
+        }
+        var sub = Walker()
+        sub.srcdocDepth = srcdocDepth + 1
+        var subWarnings: [String] = []
+        Extractor.parseAndWalk(Array(html.utf8), url: nil, encoding: "UTF-8", walker: &sub, warnings: &subWarnings)
+        raw.append(contentsOf: sub.raw)
+        inlineScripts.append(contentsOf: sub.inlineScripts)
+        for w in subWarnings + sub.warnings where !warnings.contains(w) { warnings.append("iframe srcdoc: " + w) }
     }
 
     mutating func parseFragment(_ html: String, inNoscript: Bool) {

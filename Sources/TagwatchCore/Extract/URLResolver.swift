@@ -1,90 +1,63 @@
 import Foundation
 
-/// Resolves references found in markup the way a browser would, for http(s) loads only.
+/// Resolves references found in markup the way a browser would (the WHATWG URL Standard,
+/// through `WebURL`), for http(s) loads only.
 enum URLResolver {
     /// The absolute http(s) URL `reference` points to from `base`, or nil for other schemes
-    /// (data:, javascript:, mailto:, about:) and for references that do not parse.
+    /// (data:, javascript:, mailto:, about:), fragment-only references and references that
+    /// do not parse.
     static func resolve(_ reference: String, against base: String) -> String? {
-        // Fast paths (the Foundation calls below bridge to NSString): a reference that starts and
-        // ends with printable ASCII has nothing to trim; one without a tab, CR or LF byte has no
-        // such Character; one without a space byte has no space.
-        let bytes = reference.utf8
-        var ref = Self.hasPrintableASCIIEnds(bytes) ? reference : reference.trimmingCharacters(in: .whitespacesAndNewlines)
-        if ref.isEmpty || ref.hasPrefix("#") { return nil }
-        // Browsers drop tabs and newlines inside URLs and accept spaces.
-        var hasControl = false
-        var hasSpace = false
-        for b in ref.utf8 {
-            if b == 0x09 || b == 0x0A || b == 0x0D { hasControl = true }
-            if b == 0x20 { hasSpace = true }
-        }
-        if hasControl, ref.contains(where: { $0 == "\n" || $0 == "\t" || $0 == "\r" }) {
-            ref.removeAll(where: { $0 == "\n" || $0 == "\t" || $0 == "\r" })
-        }
-        if hasSpace, ref.contains(" ") { ref = ref.replacingOccurrences(of: " ", with: "%20") }
-        if ref.hasPrefix("\\\\") || ref.hasPrefix("\\/") { ref = "//" + ref.dropFirst(2) }
-        // A scheme-relative URL from a file (a saved container) takes https, as the live page would.
-        if ref.hasPrefix("//") && base.lowercased().hasPrefix("file:") { ref = "https:" + ref }
-        // Fast path: already absolute.
-        let lower = ref.prefix(8).lowercased()
-        if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
-            guard let u = URL(string: ref), u.host != nil else { return nil }
-            return u.absoluteString
+        if let b = WebURL(base) { return resolve(reference, against: b) }
+        if base.utf8.count >= 5, base.prefix(5).lowercased() == "file:" { return resolveAgainstFile(reference, base: base) }
+        return resolve(reference, against: nil as WebURL?)
+    }
+
+    /// A reference in a saved page with no URL of its own: a scheme-relative URL takes https, as
+    /// the live page would; a relative one names a file beside the page (so the scripts it loads
+    /// can be read from disk; having no host, they are not reported); absolute ones parse as usual.
+    static func resolveAgainstFile(_ reference: String, base: String) -> String? {
+        var ref = reference.trimmingCharacters(in: .whitespacesAndNewlines)
+        ref.removeAll(where: { $0 == "\n" || $0 == "\t" || $0 == "\r" })
+        guard let first = ref.first, first != "#" else { return nil }
+        let head = ref.prefix(2)
+        if head == "//" || head == "\\\\" || head == "\\/" || head == "/\\" {
+            return resolve("https:" + ref, against: nil as WebURL?)
         }
         if let colon = ref.firstIndex(of: ":"), !ref[..<colon].contains("/"), !ref[..<colon].contains("?") {
-            return nil  // another scheme
+            return resolve(ref, against: nil as WebURL?)  // absolute: http(s) or nothing
         }
-        guard let baseURL = URL(string: base), let u = URL(string: ref, relativeTo: baseURL)?.absoluteURL,
-              let scheme = u.scheme?.lowercased() else {
-            return nil
-        }
-        // A saved page with no URL of its own resolves its relative references to files beside it
-        // (so the scripts it loads can be read from disk); they have no host, so are not reported.
-        if scheme == "file" && base.lowercased().hasPrefix("file:") { return u.absoluteString }
-        guard scheme == "http" || scheme == "https", u.host != nil else { return nil }
+        ref = ref.replacingOccurrences(of: " ", with: "%20")
+        guard let b = URL(string: base), let u = URL(string: ref, relativeTo: b)?.absoluteURL,
+              u.scheme?.lowercased() == "file" else { return nil }
         return u.absoluteString
     }
 
-    /// Whether the first and last bytes are printable ASCII other than space, so that
-    /// `trimmingCharacters(in: .whitespacesAndNewlines)` would return the string unchanged.
-    private static func hasPrintableASCIIEnds(_ bytes: String.UTF8View) -> Bool {
-        guard let first = bytes.first, let last = bytes.last else { return false }
-        return first > 0x20 && first < 0x7F && last > 0x20 && last < 0x7F
+    /// As `resolve(_:against:)` with the base already parsed (the extractor parses it once per page).
+    static func resolve(_ reference: String, against base: WebURL?) -> String? {
+        resolveURL(reference, against: base)?.href
     }
 
-    /// Host (lowercased, without userinfo, port or IPv6 brackets) and path of an absolute
-    /// http(s) URL as `resolve` returns them, split byte by byte: this runs for every resource.
+    static func resolveURL(_ reference: String, against base: WebURL?) -> WebURL? {
+        // A reference that is only a fragment (after the whitespace a browser strips) loads nothing.
+        var firstByte: UInt8?
+        for b in reference.utf8 where b > 0x20 { firstByte = b; break }
+        guard let firstByte, firstByte != UInt8(ascii: "#") else { return nil }
+        guard let u = WebURL.parse(reference, base: base), u.isHTTP else { return nil }
+        return u
+    }
+
+    /// Host (lowercased, IDNA applied, without userinfo, port, IPv6 brackets or trailing dot)
+    /// and path of an absolute http(s) URL.
     static func hostAndPath(_ url: String) -> (host: String, path: String)? {
-        var utf8 = url.utf8[...]
-        guard let colon = utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
-        utf8 = utf8[utf8.index(after: colon)...]
-        guard utf8.starts(with: "//".utf8) else { return nil }
-        utf8 = utf8.dropFirst(2)
-        let authorityEnd = utf8.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? utf8.endIndex
-        var authority = utf8[..<authorityEnd]
-        if let at = authority.lastIndex(of: UInt8(ascii: "@")) { authority = authority[authority.index(after: at)...] }
-        var host: Substring.UTF8View.SubSequence
-        if authority.first == UInt8(ascii: "[") {
-            guard let close = authority.firstIndex(of: UInt8(ascii: "]")) else { return nil }
-            host = authority[authority.index(after: authority.startIndex)..<close]
-        } else if let portColon = authority.lastIndex(of: UInt8(ascii: ":")) {
-            host = authority[..<portColon]
-        } else {
-            host = authority
-        }
+        guard let u = WebURL(url), u.isHTTP else { return nil }
+        let host = u.hostForMatching
         guard !host.isEmpty else { return nil }
-        var hostBytes = Array(host)
-        for i in hostBytes.indices where hostBytes[i] >= UInt8(ascii: "A") && hostBytes[i] <= UInt8(ascii: "Z") { hostBytes[i] |= 0x20 }
-        let rest = utf8[authorityEnd...]
-        let pathEnd = rest.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? rest.endIndex
-        let path = rest[..<pathEnd]
-        return (String(decoding: hostBytes, as: UTF8.self), path.isEmpty ? "/" : String(decoding: path, as: UTF8.self))
+        return (host, u.path)
     }
 
-    /// The lowercased host of an absolute URL.
+    /// The host of an absolute http(s) URL as `hostAndPath` gives it.
     static func host(of url: String) -> String? {
-        guard let h = URL(string: url)?.host(percentEncoded: false), !h.isEmpty else { return nil }
-        return h.lowercased()
+        hostAndPath(url)?.host
     }
 }
 
@@ -105,7 +78,7 @@ enum InlineURLScanner {
     static func urls(in text: String) -> [String] {
         var found: [String] = []
         var seen = Set<String>()
-        let bytes = Array(text.utf8)
+        let bytes = unescapingSlashes(Array(text.utf8))
         let n = bytes.count
         var i = 0
         while i + 2 < n {
@@ -131,6 +104,36 @@ enum InlineURLScanner {
             i += 1
         }
         return found
+    }
+
+    /// JavaScript string escapes of `/` and `:` (`\/`, `\x2f`, `\u002f`, `\x3a`, `\u003a`), as
+    /// JSON-encoded config and minifiers write them: `"https:\/\/ad.doubleclick.net\/x.js"` is the
+    /// URL the browser loads, so it is read as one.
+    static func unescapingSlashes(_ b: [UInt8]) -> [UInt8] {
+        guard b.contains(0x5C) else { return b }
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var i = 0
+        func lowerAt(_ k: Int) -> UInt8 { k < b.count ? (b[k] >= 0x41 && b[k] <= 0x5A ? b[k] | 0x20 : b[k]) : 0 }
+        while i < b.count {
+            if b[i] == 0x5C, i + 1 < b.count {
+                let next = b[i + 1]
+                if next == 0x2F { out.append(0x2F); i += 2; continue }
+                if next == 0x78 || next == 0x58, lowerAt(i + 2) == 0x32 || lowerAt(i + 2) == 0x33 {  // \x2f, \x3a
+                    let hex = [lowerAt(i + 2), lowerAt(i + 3)]
+                    if hex == [0x32, 0x66] { out.append(0x2F); i += 4; continue }
+                    if hex == [0x33, 0x61] { out.append(0x3A); i += 4; continue }
+                }
+                if next == 0x75, lowerAt(i + 2) == 0x30, lowerAt(i + 3) == 0x30 {  // \u002f, \u003a
+                    let hex = [lowerAt(i + 4), lowerAt(i + 5)]
+                    if hex == [0x32, 0x66] { out.append(0x2F); i += 6; continue }
+                    if hex == [0x33, 0x61] { out.append(0x3A); i += 6; continue }
+                }
+            }
+            out.append(b[i])
+            i += 1
+        }
+        return out
     }
 
     private static func matchesScheme(_ b: [UInt8], end: Int) -> Bool {

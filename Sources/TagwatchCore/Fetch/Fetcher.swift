@@ -284,8 +284,8 @@ public struct Fetcher: Sendable {
         _ = ccurl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1)
         _ = ccurl_setopt_long(easy, CURLOPT_MAXREDIRS, options.maxRedirects)
         _ = ccurl_setopt_str(easy, CURLOPT_ACCEPT_ENCODING, "")  // every encoding this libcurl decodes
-        _ = ccurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
-        _ = ccurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(options.timeout * 1000))
+        _ = ccurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Limits.milliseconds(options.connectTimeout))
+        _ = ccurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, Limits.milliseconds(options.timeout))
         _ = ccurl_setopt_off(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(options.maxBodyBytes))
         _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
         _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)

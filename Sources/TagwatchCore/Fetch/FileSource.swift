@@ -3,15 +3,38 @@ import Foundation
 
 /// Reads saved pages from disk (plain or gzip-compressed) and lists the pages of a built site.
 public enum FileSource {
-    /// The bytes of `path`, inflated when the file is gzip-compressed.
+    /// The bytes of `path`, inflated when the file is gzip-compressed. Only regular files are
+    /// read: a FIFO, socket or device (a FIFO named `page.html` in a scanned folder) is an error,
+    /// not a read that never ends.
     public static func read(_ path: String, maxBytes: Int) throws -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            var isDir: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-                throw FileSourceError("no such file: \(path)")
-            }
-            throw FileSourceError("cannot open \(path) (permission denied?)")
+        // O_NONBLOCK: opening a FIFO with no writer would otherwise block forever.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = errno
+            if e == ENOENT { throw FileSourceError("no such file: \(path)") }
+            throw FileSourceError("cannot open \(path): \(String(cString: strerror(e)))")
         }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let e = errno
+            close(fd)
+            throw FileSourceError("cannot read \(path): \(String(cString: strerror(e)))")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            let kind: String
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: kind = "a folder"
+            case S_IFIFO: kind = "a FIFO"
+            case S_IFSOCK: kind = "a socket"
+            case S_IFCHR, S_IFBLK: kind = "a device"
+            default: kind = "not a regular file"
+            }
+            throw FileSourceError("\(path) is \(kind); only regular files are read")
+        }
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
         defer { try? handle.close() }
         var bytes = [UInt8]((try? handle.read(upToCount: maxBytes + 1)) ?? Data())
         if bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b {

@@ -286,7 +286,7 @@ struct LocalScripts {
         // A container saved beside the page under a name carrying its id.
         if let id = Self.containerID(in: url) {
             for dir in [pageDirectory] + roots {
-                for n in files.names(in: dir) where n.contains(id) {
+                for n in files.names(in: dir, containing: id) {
                     let lower = n.lowercased()
                     guard lower.hasSuffix(".js") || lower.hasSuffix(".js.gz") || lower.hasSuffix(".json")
                         || lower.hasSuffix(".download") else { continue }
@@ -300,14 +300,19 @@ struct LocalScripts {
 
     /// `GTM-…` in a `gtm.js?id=` URL.
     static func containerID(in url: String) -> String? {
-        guard url.contains("gtm"), let r = url.range(of: "GTM-") else { return nil }
-        let id = url[r.lowerBound...].prefix { $0.isLetter || $0.isNumber || $0 == "-" }
-        return id.count >= 8 ? String(id) : nil
+        guard url.containsBytes("gtm") else { return nil }
+        let bytes = Array(url.utf8)
+        let needle = Array("GTM-".utf8)
+        guard let at = TagManagerContainer.find(needle, in: bytes, from: 0, limit: bytes.count) else { return nil }
+        var end = at + needle.count
+        while end < bytes.count, (bytes[end] >= 0x30 && bytes[end] <= 0x39) || (bytes[end] >= 0x41 && bytes[end] <= 0x5A)
+            || (bytes[end] >= 0x61 && bytes[end] <= 0x7A) { end += 1 }
+        return end - at >= 8 ? String(decoding: bytes[at..<end], as: UTF8.self) : nil
     }
 
     /// Under one of the roots, with no `.` or `..` segment that could climb out of it.
     private func allowed(_ p: String) -> Bool {
-        if p.contains("/../") || p.hasSuffix("/..") || p.contains("/./") || p.hasPrefix("../") { return false }
+        if p.containsBytes("/../") || p.hasSuffix("/..") || p.containsBytes("/./") || p.hasPrefix("../") { return false }
         return roots.contains { p == $0 || p.hasPrefix($0 == "/" ? "/" : $0 + "/") }
     }
 
@@ -331,6 +336,21 @@ final class FileCache: @unchecked Sendable {
         regular[path] = isRegular
         lock.unlock()
         return isRegular
+    }
+
+    private var matches: [String: [String]] = [:]
+
+    /// The names in `directory` that contain `needle` (a container id), remembered per scan.
+    func names(in directory: String, containing needle: String) -> [String] {
+        let key = directory + "\u{0}" + needle
+        lock.lock()
+        if let known = matches[key] { lock.unlock(); return known }
+        lock.unlock()
+        let found = names(in: directory).filter { $0.containsBytes(needle) }
+        lock.lock()
+        matches[key] = found
+        lock.unlock()
+        return found
     }
 
     func names(in directory: String) -> [String] {

@@ -1,7 +1,8 @@
 import CSQLite
 import Foundation
 
-/// WhoTracks.me's trackerdb.sql, a SQLite dump: loaded into an in-memory database and queried.
+/// WhoTracks.me's trackerdb.sql, a SQLite dump: loaded as data (only CREATE TABLE, CREATE INDEX
+/// and INSERT into a private in-memory database, under limits and a time budget) and queried.
 /// One vendor per tracker (`trackers` + `tracker_domains`), its company from `companies` and its
 /// category from `categories` when those are there.
 enum WhoTracksMeImporter {
@@ -19,7 +20,7 @@ enum WhoTracksMeImporter {
             throw SourceError(file: path, line: nil, "not UTF-8 text")
         }
         let db = try MemoryDatabase(file: path)
-        try db.exec(sql, what: "not a WhoTracks.me SQL dump")
+        try db.loadDump(sql, what: "not a WhoTracks.me SQL dump")
 
         let trackerColumns = try db.columns("trackers")
         let domainColumns = try db.columns("tracker_domains")
@@ -72,28 +73,144 @@ enum WhoTracksMeImporter {
 }
 
 /// An in-memory SQLite database, closed when released; errors name the file the SQL came from.
+/// SQL from a file is loaded with `loadDump`, which parses and never executes anything but
+/// table definitions and inserts: no ATTACH (which would create files), no SELECT (so no
+/// recursive CTE), no functions, no triggers or views, and a time and size budget.
 final class MemoryDatabase {
     private var db: OpaquePointer?
     private let file: String
+    private let budget: Budget
 
-    init(file: String) throws {
+    /// The progress handler's context: when loading must stop.
+    final class Budget {
+        var deadline: Double
+        var cancelled = false
+        init(seconds: Double) { deadline = Budget.now() + seconds }
+        static func now() -> Double {
+            var ts = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        }
+    }
+
+    init(file: String, seconds: Double = 60) throws {
         self.file = file
-        guard sqlite3_open(":memory:", &db) == SQLITE_OK else {
+        budget = Budget(seconds: seconds)
+        guard sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_PRIVATECACHE, nil) == SQLITE_OK else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close(db)
             throw SourceError(file: file, line: nil, "cannot open an in-memory SQLite database: \(message)")
         }
+        // Limits: no attached databases, bounded strings, statements and expressions.
+        sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0)
+        sqlite3_limit(db, SQLITE_LIMIT_LENGTH, 16 << 20)
+        sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, 16 << 20)
+        sqlite3_limit(db, SQLITE_LIMIT_EXPR_DEPTH, 100)
+        sqlite3_limit(db, SQLITE_LIMIT_COLUMN, 200)
+        sqlite3_limit(db, SQLITE_LIMIT_TRIGGER_DEPTH, 0)
+        sqlite3_limit(db, SQLITE_LIMIT_VARIABLE_NUMBER, 0)
+        // At most 64K pages (256 MiB at 4 KiB) of memory for the whole dump.
+        _ = try? query("PRAGMA max_page_count = 65536")
+        // Time: checked every 10,000 virtual machine steps, for loading and our own queries.
+        sqlite3_progress_handler(db, 10_000, { ctx in
+            guard let ctx else { return 1 }
+            let budget = Unmanaged<Budget>.fromOpaque(ctx).takeUnretainedValue()
+            if budget.cancelled || Budget.now() > budget.deadline { budget.cancelled = true; return 1 }
+            return 0
+        }, Unmanaged.passUnretained(budget).toOpaque())
     }
 
     deinit { sqlite3_close(db) }
 
-    func exec(_ sql: String, what: String) throws {
-        var error: UnsafeMutablePointer<CChar>?
-        if sqlite3_exec(db, sql, nil, nil, &error) != SQLITE_OK {
-            let message = error.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(db))
-            sqlite3_free(error)
-            throw SourceError(file: file, line: nil, "\(what): SQLite says \(message)")
+    /// Loads a SQL dump statement by statement, allowing only what a dump of tables needs.
+    /// Errors name the line of the statement at fault.
+    func loadDump(_ sql: String, what: String) throws {
+        sqlite3_set_authorizer(db, { _, action, arg1, _, dbName, _ in
+            let name = arg1.map { String(cString: $0) } ?? ""
+            let inMain = dbName.map { String(cString: $0) == "main" } ?? false
+            switch action {
+            case SQLITE_CREATE_TABLE, SQLITE_CREATE_INDEX:
+                // SQLite itself refuses names starting with sqlite_ (its automatic indexes aside).
+                return inMain ? SQLITE_OK : SQLITE_DENY
+            case SQLITE_INSERT:
+                // CREATE TABLE writes sqlite_master itself; SQLite refuses direct writes to it.
+                return inMain ? SQLITE_OK : SQLITE_DENY
+            case SQLITE_UPDATE:
+                // Only SQLite's own bookkeeping of a new table or index.
+                return inMain && (name == "sqlite_master" || name == "sqlite_schema") ? SQLITE_OK : SQLITE_DENY
+            case SQLITE_READ:
+                // Columns an index covers (and sqlite_master's rowid); SELECT itself is denied.
+                return inMain ? SQLITE_OK : SQLITE_DENY
+            case SQLITE_TRANSACTION:
+                return SQLITE_OK
+            case SQLITE_PRAGMA:
+                return name.lowercased() == "foreign_keys" ? SQLITE_OK : SQLITE_DENY
+            case SQLITE_SELECT:
+                // Multi-row VALUES is a compound SELECT inside; statements that return rows are
+                // refused below, recursive CTEs (SQLITE_RECURSIVE) and functions are denied.
+                return SQLITE_OK
+            case SQLITE_REINDEX:
+                return inMain ? SQLITE_OK : SQLITE_DENY  // part of CREATE UNIQUE INDEX
+            default:
+                return SQLITE_DENY
+            }
+        }, nil)
+        defer { sqlite3_set_authorizer(db, nil, nil) }
+        var text = Array(sql.utf8CString)
+        try text.withUnsafeMutableBufferPointer { buf in
+            guard let start = buf.baseAddress else { return }
+            var cursor = UnsafePointer<CChar>(start)
+            var line = 1
+            while cursor.pointee != 0 {
+                var stmt: OpaquePointer?
+                var tail: UnsafePointer<CChar>?
+                let rc = sqlite3_prepare_v2(db, cursor, -1, &stmt, &tail)
+                // The line the statement starts on (after the whitespace before it).
+                var first = cursor
+                while true {
+                    let c = first.pointee
+                    if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 {
+                        if c == 0x0A { line += 1 }
+                        first += 1
+                    } else if c == 0x2D && first[1] == 0x2D {  // a -- comment, to the end of its line
+                        while first.pointee != 0 && first.pointee != 0x0A { first += 1 }
+                    } else {
+                        break
+                    }
+                }
+                let statementLine = line
+                guard let tail else { break }
+                var p = first
+                while p < tail { if p.pointee == 0x0A { line += 1 }; p += 1 }
+                cursor = tail
+                guard rc == SQLITE_OK else {
+                    sqlite3_finalize(stmt)
+                    throw SourceError(file: file, line: statementLine, "\(what): \(reason())")
+                }
+                guard let stmt else { continue }  // only whitespace or a comment
+                defer { sqlite3_finalize(stmt) }
+                guard sqlite3_column_count(stmt) == 0 else {
+                    throw SourceError(file: file, line: statementLine,
+                                      "\(what): a statement that returns rows; only CREATE TABLE, CREATE INDEX and INSERT are read from a dump")
+                }
+                while true {
+                    let step = sqlite3_step(stmt)
+                    if step == SQLITE_DONE { break }
+                    guard step == SQLITE_ROW else {
+                        throw SourceError(file: file, line: statementLine, "\(what): \(reason())")
+                    }
+                }
+            }
         }
+    }
+
+    private func reason() -> String {
+        if budget.cancelled { return "loading took longer than the time budget; a dump of tables loads in seconds" }
+        let message = String(cString: sqlite3_errmsg(db))
+        if message == "not authorized" {
+            return "only CREATE TABLE, CREATE INDEX and INSERT statements are read from a dump; this statement is something else"
+        }
+        return "SQLite says \(message)"
     }
 
     /// Every row of `sql`, each column as text (nil for NULL).

@@ -39,9 +39,57 @@ public struct Finding: Sendable, Hashable {
     public var subject: String
     public var resourceURL: String?
     public var message: String
+    /// The message with the page left as `Finding.placeholder`, so an alert that holds on many
+    /// pages can say where in one sentence ("on 1,000 pages (…)").
+    public var template: String
+    /// The labels of the page it was found on: scope findings on a labelled page (a payment page,
+    /// say) stay per page.
+    public var pageLabels: [String] = []
+
+    public init(kind: FindingKind, severity: Severity, page: String, vendor: VendorRef?, subject: String,
+                resourceURL: String?, message: String, template: String? = nil) {
+        self.kind = kind
+        self.severity = severity
+        self.page = page
+        self.vendor = vendor
+        self.subject = subject
+        self.resourceURL = resourceURL
+        self.message = message
+        self.template = template ?? message
+    }
+
+    /// Builds the message and its template from one sentence that names the page where `place` goes.
+    init(kind: FindingKind, severity: Severity, page: String, vendor: VendorRef?, subject: String,
+         resourceURL: String?, saying sentence: (String) -> String) {
+        self.init(kind: kind, severity: severity, page: page, vendor: vendor, subject: subject, resourceURL: resourceURL,
+                  message: sentence(page), template: sentence(Finding.placeholder))
+    }
+
+    /// Stands for the page(s) in `template`; a control character no URL or name carries.
+    public static let placeholder = "\u{1}pages\u{1}"
 
     /// A stable identity: the same condition on the same page always has the same key.
     public var key: String { "\(kind.rawValue)|\(page)|\(subject)" }
+
+    /// About one page: a vendor outside its scope or a required one missing on a labelled page, a
+    /// page unreachable, or a page's security header changed. An alert of these is per page, whatever the grouping.
+    public var isPageScope: Bool { Finding.isPageScope(kind, labelled: !pageLabels.isEmpty) }
+
+    public static func isPageScope(_ kind: FindingKind, labelled: Bool) -> Bool {
+        kind == .targetUnreachable || kind == .headerChanged
+            || (labelled && (kind == .outOfScope || kind == .requiredVendorMissing))
+    }
+
+    /// The identity of the alert this finding belongs to: (kind, subject) across pages when
+    /// grouped, (kind, page, subject) for page-scope kinds or `group_by: page`.
+    public func alertKey(_ grouping: AlertGrouping) -> String {
+        grouping == .page || isPageScope ? key : "\(kind.rawValue)|*|\(subject)"
+    }
+}
+
+/// How findings become alerts: one per (kind, subject) across pages, or one per page as before.
+public enum AlertGrouping: String, Sendable, CaseIterable {
+    case vendor, page
 }
 
 /// Holds a page's resources against the registry and says what is not allowed.
@@ -137,7 +185,7 @@ public struct Policy: Sendable {
     public func evaluate(_ page: PageReport, labels: [String], today: String = Policy.today()) -> [Finding] {
         if let error = page.error {
             return [Finding(kind: .targetUnreachable, severity: .medium, page: page.url, vendor: nil, subject: page.target.name,
-                            resourceURL: nil, message: "The page \(page.url) could not be scanned: \(error).")]
+                            resourceURL: nil) { "The page \($0) could not be scanned: \(error)." }]
         }
         var findings: [Finding] = []
         var seen = Set<String>()
@@ -151,47 +199,55 @@ public struct Policy: Sendable {
             if isHTTPS && r.url.lowercased().hasPrefix("http://") && r.kind != .form {
                 let active = r.kind == .script || r.kind == .iframe || r.kind == .inlineScript || r.kind == .object
                 add(Finding(kind: .insecureResource, severity: active ? .high : .medium, page: url, vendor: r.vendor,
-                            subject: r.url, resourceURL: r.url,
-                            message: "The secure page \(url) loads \(r.url) over plain http, which anyone on the network can read or change."))
+                            subject: r.url, resourceURL: r.url) {
+                    "On the secure (https) page \($0), \(r.url) is loaded over plain http, which anyone on the network can read or change."
+                })
             }
             guard r.party == .third else { continue }
             // How it got there, for resources a script or container named rather than the HTML.
             let came = r.provenance.map { " It came in \($0)." } ?? ""
             guard let v = r.vendor else {
-                add(Finding(kind: .unknownThirdParty, severity: .medium, page: url, vendor: nil, subject: r.host, resourceURL: r.url,
-                            message: "The page \(url) loads \(Policy.article(r.kind.rawValue)) \(r.kind.rawValue) from \(r.host), a third party no vendor in the catalog is known to run.\(came)"))
+                add(Finding(kind: .unknownThirdParty, severity: .medium, page: url, vendor: nil, subject: r.host, resourceURL: r.url) {
+                    "On \($0), \(Policy.article(r.kind.rawValue)) \(r.kind.rawValue) is loaded from \(r.host), a third party no vendor in the catalog is known to run.\(came)"
+                })
                 continue
             }
             present.insert(v.id)
             let who = "\(v.name) (\(v.company), \(v.category))"
             guard let entry = registry.entry(for: v) else {
-                add(Finding(kind: .unapprovedVendor, severity: .medium, page: url, vendor: v, subject: v.id, resourceURL: r.url,
-                            message: "\(who) is on \(url) but nobody has approved it.\(came)"))
+                add(Finding(kind: .unapprovedVendor, severity: .medium, page: url, vendor: v, subject: v.id, resourceURL: r.url) {
+                    "\(who) is on \($0) but nobody has approved it.\(came)"
+                })
                 continue
             }
             switch entry.status {
             case .denied:
-                add(Finding(kind: .deniedVendor, severity: .high, page: url, vendor: v, subject: v.id, resourceURL: r.url,
-                            message: "\(who) is on \(url) although IT security has denied it\(entry.justification.map { ": \($0)" } ?? ".")\(came)"))
+                add(Finding(kind: .deniedVendor, severity: .high, page: url, vendor: v, subject: v.id, resourceURL: r.url) {
+                    "\(who) is on \($0) although IT security has denied it\(entry.justification.map { ": \($0)" } ?? ".")\(came)"
+                })
                 continue
             case .approved, .required:
                 break
             }
             if let exp = entry.expires, exp < today {
-                add(Finding(kind: .approvalExpired, severity: .medium, page: url, vendor: v, subject: v.id, resourceURL: r.url,
-                            message: "The approval of \(who) ended on \(exp)\(entry.owner.map { "; ask \($0) to renew or remove it" } ?? "")."))
+                add(Finding(kind: .approvalExpired, severity: .medium, page: url, vendor: v, subject: v.id, resourceURL: r.url) {
+                    "The approval of \(who) ended on \(exp) and it is still on \($0)\(entry.owner.map { "; ask \($0) to renew or remove it" } ?? "")."
+                })
             }
             if !entry.allows(url: url, labels: labels) {
-                add(Finding(kind: .outOfScope, severity: .high, page: url, vendor: v, subject: v.id, resourceURL: r.url,
-                            message: "\(who) is approved, but not on \(url)\(labels.isEmpty ? "" : " (labels: \(labels.joined(separator: ", ")))").\(came)"))
+                add(Finding(kind: .outOfScope, severity: .high, page: url, vendor: v, subject: v.id, resourceURL: r.url) {
+                    "\(who) is approved, but not on \($0)\(labels.isEmpty ? "" : " (labels: \(labels.joined(separator: ", ")))").\(came)"
+                })
             }
         }
         for (id, entry) in registry.vendors.sorted(by: { $0.key < $1.key }) where entry.status == .required {
             guard !present.contains(id), entry.allows(url: url, labels: labels) else { continue }
             let v = catalog.vendor(id: id)?.ref ?? VendorRef(id: id, name: id, company: "", category: "")
-            add(Finding(kind: .requiredVendorMissing, severity: .high, page: url, vendor: v, subject: id, resourceURL: nil,
-                        message: "\(v.name) is required on \(url) but was not found there."))
+            add(Finding(kind: .requiredVendorMissing, severity: .high, page: url, vendor: v, subject: id, resourceURL: nil) {
+                "\(v.name) is required on \($0) but was not found there."
+            })
         }
+        for i in findings.indices { findings[i].pageLabels = labels }
         return findings
     }
 }

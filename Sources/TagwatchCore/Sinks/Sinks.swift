@@ -9,6 +9,8 @@ public enum AlertJSON {
             ("severity", .string(a.severity.rawValue)),
             ("state", .string(a.state.rawValue)),
             ("page", .string(a.page)),
+            ("page_count", .int(a.pageCount)),
+            ("pages", .array(a.pages.map { .string($0) })),
             ("subject", .string(a.subject)),
             ("vendor", a.vendor.map(ScanOutput.vendor) ?? .null),
             ("resource_url", .str(a.resourceURL)),
@@ -44,7 +46,8 @@ public struct AlertLog: Sendable {
             return JSONValue.object(fields).serialized()
         case .logfmt:
             var pairs: [(String, String)] = [("time", e.at), ("level", level(e)), ("event", e.event.rawValue), ("kind", a.kind.rawValue),
-                                             ("severity", a.severity.rawValue), ("id", a.id), ("page", a.page)]
+                                             ("severity", a.severity.rawValue), ("id", a.id), ("page", a.page),
+                                             ("pages", String(a.pageCount))]
             if let v = a.vendor {
                 pairs += [("vendor", v.id), ("vendor_name", v.name), ("company", v.company), ("category", v.category)]
             } else {
@@ -65,20 +68,34 @@ public struct AlertLog: Sendable {
         }
     }
 
+    /// A logfmt value: quoted when it has a space, `=`, a quote, a backslash or any control
+    /// character; inside quotes every line terminator (LF, CR, VT, FF, NEL, U+2028, U+2029) and
+    /// other control character is escaped, so page data can never start a line of its own.
     static func logfmtValue(_ s: String) -> String {
-        let needsQuotes = s.isEmpty || s.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || $0.isNewline }
+        func isControl(_ v: UInt32) -> Bool { v < 0x20 || (v >= 0x7F && v <= 0x9F) || v == 0x2028 || v == 0x2029 }
+        let needsQuotes = s.isEmpty || s.unicodeScalars.contains {
+            $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || isControl($0.value)
+        }
         guard needsQuotes else { return s }
         var out = "\""
-        for ch in s {
-            switch ch {
+        for u in s.unicodeScalars {
+            switch u {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
-            default: out.append(ch)
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where isControl(u.value):
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+            default: out.unicodeScalars.append(u)
             }
         }
         return out + "\""
     }
+
+    /// "No space left on device (errno 28)".
+    static func osError(_ e: Int32) -> String { "\(String(cString: strerror(e))) (errno \(e))" }
 
     public func append(_ events: [AlertEvent]) throws {
         guard !events.isEmpty else { return }
@@ -86,14 +103,20 @@ public struct AlertLog: Sendable {
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let text = events.map { Self.line($0, format: format) + "\n" }.joined()
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw FileSourceError("cannot open alert log \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw FileSourceError("cannot open alert log \(path): \(Self.osError(errno))") }
         defer { close(fd) }
+        // A batch is written whole or not at all: a write that fails half-way (disk full) is cut
+        // back, so the retry does not leave half a line before the whole one.
+        var st = stat()
+        let before = fstat(fd, &st) == 0 ? st.st_size : -1
         var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             if n < 0 {
-                if errno == EINTR { continue }
-                throw FileSourceError("cannot write alert log \(path): \(String(cString: strerror(errno)))")
+                let e = errno
+                if e == EINTR { continue }
+                if before >= 0 { _ = ftruncate(fd, before) }
+                throw FileSourceError("cannot write alert log \(path): \(Self.osError(e))")
             }
             bytes = bytes.dropFirst(n)
         }
@@ -114,28 +137,30 @@ public struct AlertFeed: Sendable {
         self.homeURL = homeURL
     }
 
-    public func document(_ events: [AlertEvent]) -> JSONValue {
+    public func document(_ events: [AlertEvent], via: (Alert) -> [String] = { _ in [] }) -> JSONValue {
         var top: [(String, JSONValue)] = [
             ("version", .string("https://jsonfeed.org/version/1.1")),
             ("title", .string(title)),
         ]
         if let homeURL { top.append(("home_page_url", .string(homeURL))) }
         top.append(("description", .string("Third-party scripts, tags and frames raised and resolved by tagwatch.")))
-        top.append(("items", .array(events.map(item))))
+        top.append(("items", .array(events.map { item($0, via: via($0.alert)) })))
         return .object(top)
     }
 
-    func item(_ e: AlertEvent) -> JSONValue {
+    func item(_ e: AlertEvent, via: [String]) -> JSONValue {
         let a = e.alert
         let who = a.vendor.map { "\($0.name) (\($0.company))" } ?? a.subject
-        let verb = e.event == .raised ? "" : "Resolved: "
-        let title = "\(verb)\(FeedWords.kind(a.kind)): \(who) on \(a.page)"
-        var text = e.event == .raised ? a.message : "No longer true: \(a.message)"
-        text += " [severity \(a.severity.rawValue), alert \(a.id)]"
+        let verb = e.event == .raised ? "" : (e.event == .updated ? "Spreading: " : "Resolved: ")
+        let place = a.pageCount > 1 ? "\(Alert.thousands(a.pageCount)) pages" : a.page
+        let title = "\(verb)\(FeedWords.kind(a.kind)): \(who) on \(place)"
+        let content = AlertContent(event: e, via: via)
         var fields: [(String, JSONValue)] = [
+            // Stable: the alert's id and the event's sequence number, the same in every rewrite of the feed.
             ("id", .string("\(a.id)/\(e.seq)")),
             ("title", .string(title)),
-            ("content_text", .string(text)),
+            ("content_html", .string(content.html)),
+            ("content_text", .string(content.text)),
             ("date_published", .string(e.at)),
         ]
         if Config.isHTTPURL(a.page) { fields.append(("external_url", .string(a.page))) }
@@ -144,26 +169,10 @@ public struct AlertFeed: Sendable {
         return .object(fields)
     }
 
-    public func write(_ events: [AlertEvent]) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        let tmp = path + ".tmp-\(getpid())"
-        let data = Data((document(events).serialized(pretty: true) + "\n").utf8)
-        guard FileManager.default.createFile(atPath: tmp, contents: data) else {
-            throw FileSourceError("cannot write feed \(tmp)")
-        }
-        let fd = open(tmp, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
-        if let mode, chmod(tmp, mode_t(mode)) != 0 {
-            let msg = String(cString: strerror(errno))
-            unlink(tmp)
-            throw FileSourceError("cannot set the mode of feed \(tmp): \(msg)")
-        }
-        guard rename(tmp, path) == 0 else {
-            let msg = String(cString: strerror(errno))
-            unlink(tmp)
-            throw FileSourceError("cannot replace feed \(path): \(msg)")
-        }
+    /// `store`: where to learn how each vendor got onto the pages (`via`).
+    public func write(_ events: [AlertEvent], store: Store? = nil) throws {
+        let text = document(events, via: { a in (try? store?.via(of: a)) ?? [] }).serialized(pretty: true) + "\n"
+        try AtomicFile.write(text, to: path, what: "feed", mode: mode.map { mode_t($0) } ?? AtomicFile.readableMode)
     }
 }
 

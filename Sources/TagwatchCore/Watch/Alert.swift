@@ -1,12 +1,15 @@
 import Foundation
 
 /// A condition worth a person's attention, tracked from when it is raised until it is resolved.
+/// Grouped by default: one alert per (kind, subject) across the pages it holds on.
 public struct Alert: Sendable, Equatable {
-    public enum State: String, Sendable { case open, resolved }
-    /// Stable: derived from the condition (kind, page, vendor or host), so it survives restarts.
+    /// `merged`: replaced by an alert of another grouping (after `alerts.group_by` changed, or an upgrade).
+    public enum State: String, Sendable { case open, resolved, merged }
+    /// Stable: derived from the condition (kind and subject, plus the page for per-page alerts), so it survives restarts.
     public var id: String
     public var kind: FindingKind
     public var severity: Severity
+    /// The first of its pages (the page, for a per-page alert).
     public var page: String
     public var subject: String
     public var vendor: VendorRef?
@@ -16,6 +19,15 @@ public struct Alert: Sendable, Equatable {
     public var state: State
     public var raisedAt: String
     public var resolvedAt: String?
+    /// How many pages it holds on, and the first of them (at most `Alert.sampleSize`, sorted); the state has them all.
+    public var pageCount: Int = 1
+    public var pages: [String] = []
+    /// The message with its pages left as `Finding.placeholder`.
+    public var template: String = ""
+    public var grouping: AlertGrouping = .page
+    public var mergedInto: String?
+
+    public static let sampleSize = 10
 
     public static func id(forKey key: String) -> String {
         var h: UInt64 = 0xcbf29ce484222325
@@ -25,14 +37,24 @@ public struct Alert: Sendable, Equatable {
     }
 
     public init(finding f: Finding, at time: String) {
-        id = Alert.id(forKey: f.key)
+        self.init(finding: f, pages: [f.page], grouping: .page, at: time)
+    }
+
+    /// An alert for `finding`'s condition holding on `pages` (all of them).
+    public init(finding f: Finding, pages all: [String], grouping: AlertGrouping, at time: String) {
+        let sorted = all.sorted()
+        id = Alert.id(forKey: f.alertKey(grouping))
         kind = f.kind
         severity = f.severity
-        page = f.page
+        page = sorted.first ?? f.page
         subject = f.subject
         vendor = f.vendor
         resourceURL = f.resourceURL
-        message = f.message
+        template = f.template
+        self.grouping = f.isPageScope ? .page : grouping
+        pageCount = sorted.count
+        pages = Array(sorted.prefix(Alert.sampleSize))
+        message = Alert.say(f.template, pages: pages, count: pageCount)
         firstSeen = time
         state = .open
         raisedAt = time
@@ -53,33 +75,110 @@ public struct Alert: Sendable, Equatable {
         self.state = state
         self.raisedAt = raisedAt
         self.resolvedAt = resolvedAt
+        self.pages = [page]
+        self.template = message
+    }
+
+    /// Says where: the page itself, or "1,000 pages (a, b, c and 997 more)".
+    public static func place(pages sample: [String], count: Int) -> String {
+        guard count > 1 else { return sample.first ?? "no page" }
+        let shown = sample.prefix(3)
+        let more = count - shown.count
+        return "\(thousands(count)) pages (\(shown.joined(separator: ", "))\(more > 0 ? " and \(more) more" : ""))"
+    }
+
+    /// 3093 -> "3,093".
+    public static func thousands(_ n: Int) -> String {
+        var digits = Array(String(n))
+        var i = digits.count - 3
+        while i > 0 && digits[i - 1] != "-" { digits.insert(",", at: i); i -= 3 }
+        return String(digits)
+    }
+
+    /// The message for these pages; a template that does not name its page (a finding written
+    /// without one) gets where it holds appended when that is more than one page.
+    static func say(_ template: String, pages: [String], count: Int) -> String {
+        guard template.contains(Finding.placeholder) else {
+            return count > 1 ? template + " Seen on \(place(pages: pages, count: count))." : template
+        }
+        return template.replacingOccurrences(of: Finding.placeholder, with: place(pages: pages, count: count))
+    }
+
+    /// Sets the pages it holds on (all of them) and rewrites its message to match.
+    public mutating func hold(on all: [String]) {
+        let sorted = all.sorted()
+        pageCount = sorted.count
+        pages = Array(sorted.prefix(Alert.sampleSize))
+        page = sorted.first ?? page
+        message = Alert.say(template, pages: pages, count: pageCount)
     }
 }
 
-/// One line of the alert log and one item of the feed: an alert raised or resolved.
+/// One line of the alert log and one item of the feed: an alert raised, updated (its spread
+/// grew past the threshold) or resolved.
 public struct AlertEvent: Sendable, Equatable {
-    public enum Event: String, Sendable { case raised, resolved }
+    public enum Event: String, Sendable { case raised, updated, resolved }
     public var seq: Int
     public var event: Event
     public var at: String
     public var alert: Alert
 }
 
-/// Holds this cycle's findings against the open alerts: what starts, what ends.
+/// What changed between the open alerts and this cycle's findings.
+public struct AlertDiff: Sendable {
+    /// A new alert: the finding that stands for it (with the group's worst severity) and all its pages.
+    public struct Raise: Sendable {
+        public var finding: Finding
+        public var pages: [String]
+    }
+    /// An open alert whose pages changed (pages joined or left), still holding on some.
+    public struct Change: Sendable {
+        public var alert: Alert
+        public var pages: [String]
+    }
+    public var raise: [Raise] = []
+    public var change: [Change] = []
+    public var resolve: [Alert] = []
+}
+
+/// Holds this cycle's findings against the open alerts: what starts, what spreads or shrinks, what ends.
 public enum Differ {
-    /// `covered`: pages whose condition this cycle observed (scanned, or failed and counted);
-    /// open alerts of other pages are left alone.
-    public static func diff(open: [Alert], current: [Finding], covered: Set<String>) -> (raise: [Finding], resolve: [Alert]) {
-        let openIDs = Set(open.map(\.id))
-        var raise: [Finding] = []
-        var currentIDs = Set<String>()
+    /// `open`: each open alert with all the pages it holds on. `covered(kind, page)`: whether this
+    /// cycle observed that condition on that page (scanned it, or counted it failed); a page not
+    /// covered keeps its place in its alerts.
+    public static func diff(open: [(alert: Alert, pages: [String])], current: [Finding], grouping: AlertGrouping,
+                            covered: (FindingKind, String) -> Bool) -> AlertDiff {
+        var order: [String] = []
+        var groups: [String: (finding: Finding, pages: [String], seen: Set<String>)] = [:]
         for f in current {
-            let id = Alert.id(forKey: f.key)
-            guard currentIDs.insert(id).inserted else { continue }
-            if !openIDs.contains(id) { raise.append(f) }
+            let id = Alert.id(forKey: f.alertKey(grouping))
+            if var g = groups[id] {
+                if g.seen.insert(f.page).inserted { g.pages.append(f.page) }
+                if f.severity > g.finding.severity { g.finding.severity = f.severity }
+                groups[id] = g
+            } else {
+                order.append(id)
+                groups[id] = (f, [f.page], [f.page])
+            }
         }
-        let resolve = open.filter { covered.contains($0.page) && !currentIDs.contains($0.id) }
-        return (raise, resolve)
+        var diff = AlertDiff()
+        for (alert, pages) in open {
+            var kept = pages.filter { !covered(alert.kind, $0) }
+            if let g = groups.removeValue(forKey: alert.id) {
+                let keptSet = Set(kept)
+                kept += g.pages.filter { !keptSet.contains($0) }
+            }
+            if kept.isEmpty {
+                diff.resolve.append(alert)
+            } else if Set(kept) != Set(pages) {
+                diff.change.append(AlertDiff.Change(alert: alert, pages: kept.sorted()))
+            }
+        }
+        for id in order {
+            guard let g = groups[id] else { continue }
+            diff.raise.append(AlertDiff.Raise(finding: g.finding, pages: g.pages.sorted()))
+        }
+        return diff
     }
 }
 

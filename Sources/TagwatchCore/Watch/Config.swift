@@ -47,6 +47,10 @@ public struct Config: Sendable, Equatable {
     public var feedPublic = false
     /// `alerts.webhook`: each alert event POSTed, from an outbox in the state.
     public var webhook: WebhookConfig?
+    /// `alerts.group_by`: one alert per (kind, subject) across pages (`vendor`, the default) or per page.
+    public var alertGrouping: AlertGrouping = .vendor
+    /// `alerts.report`: the HTML report, rewritten after every cycle.
+    public var report: String?
     /// Script following (`follow:`): which scripts pages load are fetched and read, and how much.
     public var follow = FollowOptions()
     /// `integrity: {labels: [payment]}`: pages whose scripts and headers are recorded and held to
@@ -78,7 +82,8 @@ public struct Config: Sendable, Equatable {
                           "connect_timeout", "max_page_bytes", "max_redirects", "user_agent", "rules", "builtin_catalog", "registry",
                           "state", "unreachable_after", "alerts", "follow", "integrity", "metrics", "proxy", "no_proxy"]
     static let followKeys = ["enabled", "max_script_bytes", "max_scripts", "max_total_bytes", "depth", "remote_for_files"]
-    static let alertKeys = ["log", "log_format", "feed", "feed_title", "feed_home_url", "feed_items", "feed_public", "webhook"]
+    static let alertKeys = ["log", "log_format", "feed", "feed_title", "feed_home_url", "feed_items", "group_by", "report",
+                            "feed_public", "webhook"]
     static let targetKeys = ["url", "sitemap", "file", "base_url", "labels", "limit"]
 
     public static func load(file path: String) throws -> Config {
@@ -115,7 +120,9 @@ public struct Config: Sendable, Equatable {
                     throw SourceError(file: path, line: t.lineOf("sitemap"), "'\(s)' is not an http(s) URL or a file")
                 }
                 let limit = try t.int("limit") ?? 500
-                guard limit > 0 else { throw SourceError(file: path, line: t.lineOf("limit"), "'limit' must be positive") }
+                guard Limits.sitemapLimit.contains(limit) else {
+                    throw SourceError(file: path, line: t.lineOf("limit"), "'limit' must be between 1 and \(Limits.sitemapLimit.upperBound), not \(limit)")
+                }
                 c.targets.append(TargetSpec(kind: .sitemap(isHTTPURL(s) ? s : resolve(s), limit: limit), labels: labels))
             } else if let f = try t.string("file") {
                 let base = try t.string("base_url")
@@ -127,31 +134,40 @@ public struct Config: Sendable, Equatable {
         }
         c.firstParty = try m.strings("first_party")
         if let v = try m.string("interval") {
-            guard let d = parseDuration(v), d >= 1 else { throw err("interval", "'interval' must be a duration such as 30s, 15m or 6h, not '\(v)'") }
+            guard let d = parseDuration(v), Limits.check(d, Limits.interval) else {
+                throw err("interval", "'interval' must be a duration such as 30s, 15m or 6h, \(Limits.describeSeconds(Limits.interval)), not '\(v)'")
+            }
             c.interval = d
         }
         if let v = try m.string("jitter") {
-            guard let d = Double(v.trimmingCharacters(in: CharacterSet(charactersIn: "% "))), d >= 0 else {
+            guard let d = Double(v.trimmingCharacters(in: CharacterSet(charactersIn: "% "))), d.isFinite, d >= 0 else {
                 throw err("jitter", "'jitter' must be a fraction of the interval, such as 0.1")
             }
             c.jitter = v.hasSuffix("%") ? d / 100 : d
             guard c.jitter <= 0.5 else { throw err("jitter", "'jitter' must be at most 0.5 (50% of the interval)") }
         }
-        for (key, path) in [("concurrency", \Config.concurrency), ("per_host", \.perHost), ("max_redirects", \.maxRedirects),
-                            ("unreachable_after", \.unreachableAfter)] {
+        for (key, path, range) in [("concurrency", \Config.concurrency, Limits.concurrency), ("per_host", \.perHost, Limits.perHost),
+                                   ("max_redirects", \.maxRedirects, Limits.maxRedirects),
+                                   ("unreachable_after", \.unreachableAfter, Limits.unreachableAfter)] {
             if let v = try m.int(key) {
-                guard v >= (key == "max_redirects" ? 0 : 1) else { throw err(key, "'\(key)' must be at least 1") }
+                guard range.contains(v) else {
+                    throw err(key, "'\(key)' must be between \(range.lowerBound) and \(range.upperBound), not \(v)")
+                }
                 c[keyPath: path] = v
             }
         }
         for (key, path) in [("timeout", \Config.timeout), ("connect_timeout", \.connectTimeout)] {
             if let v = try m.string(key) {
-                guard let d = parseDuration(v), d > 0 else { throw err(key, "'\(key)' must be a duration such as 20s, not '\(v)'") }
+                guard let d = parseDuration(v), Limits.check(d, Limits.timeout) else {
+                    throw err(key, "'\(key)' must be a duration such as 20s, \(Limits.describeSeconds(Limits.timeout)), not '\(v)'")
+                }
                 c[keyPath: path] = d
             }
         }
         if let v = try m.string("max_page_bytes") {
-            guard let n = parseSize(v), n >= 1024 else { throw err("max_page_bytes", "'max_page_bytes' must be a size such as 5MB or 500KB, not '\(v)'") }
+            guard let n = parseSize(v), Limits.maxPageBytes.contains(n) else {
+                throw err("max_page_bytes", "'max_page_bytes' must be a size such as 5MB or 500KB, from 1KB to 1GB, not '\(v)'")
+            }
             c.maxPageBytes = n
         }
         if let v = try m.string("user_agent") { c.userAgent = v }
@@ -199,8 +215,17 @@ public struct Config: Sendable, Equatable {
             if let v = try am.string("feed") { c.feed = resolve(v) }
             if let v = try am.string("feed_title") { c.feedTitle = v }
             if let v = try am.string("feed_home_url") { c.feedHomeURL = v }
+            if let v = try am.string("group_by") {
+                guard let g = AlertGrouping(rawValue: v) else {
+                    throw SourceError(file: path, line: am.lineOf("group_by"), "'group_by' must be vendor or page, not '\(v)'")
+                }
+                c.alertGrouping = g
+            }
+            if let v = try am.string("report") { c.report = resolve(v) }
             if let v = try am.int("feed_items") {
-                guard v >= 1 else { throw SourceError(file: path, line: am.lineOf("feed_items"), "'feed_items' must be at least 1") }
+                guard Limits.feedItems.contains(v) else {
+                    throw SourceError(file: path, line: am.lineOf("feed_items"), "'feed_items' must be between 1 and \(Limits.feedItems.upperBound), not \(v)")
+                }
                 c.feedItems = v
             }
             if let v = try am.string("feed_public") {
@@ -265,13 +290,13 @@ public struct Config: Sendable, Equatable {
 
     static func isHTTPURL(_ s: String) -> Bool {
         let l = s.lowercased()
-        return (l.hasPrefix("http://") || l.hasPrefix("https://")) && URL(string: s)?.host != nil
+        return (l.hasPrefix("http://") || l.hasPrefix("https://")) && WebURL(s)?.isHTTP == true
     }
 
     /// "90", "30s", "15m", "6h", "1d", "1h30m" -> seconds.
     public static func parseDuration(_ text: String) -> Double? {
         let s = text.trimmingCharacters(in: .whitespaces).lowercased()
-        if let n = Double(s) { return n }
+        if let n = Double(s) { return n.isFinite ? n : nil }
         var total = 0.0
         var number = ""
         var any = false
@@ -287,6 +312,7 @@ public struct Config: Sendable, Equatable {
             default: return nil
             }
             total += n * unit
+            guard total.isFinite else { return nil }
             number = ""
             any = true
         }
@@ -298,7 +324,7 @@ public struct Config: Sendable, Equatable {
     public static func parseSize(_ text: String) -> Int? {
         let s = text.trimmingCharacters(in: .whitespaces).uppercased()
         let digits = s.prefix { $0.isNumber || $0 == "." }
-        guard let n = Double(digits) else { return nil }
+        guard let n = Double(digits), n.isFinite else { return nil }
         let unit = s.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)
         let mult: Double
         switch unit {
@@ -308,6 +334,9 @@ public struct Config: Sendable, Equatable {
         case "GB", "G", "GIB": mult = 1024 * 1024 * 1024
         default: return nil
         }
-        return Int(n * mult)
+        let bytes = n * mult
+        // Beyond what an Int holds is out of every range; Int(_:) of it would trap.
+        guard bytes.isFinite, bytes < 9.0e18 else { return nil }
+        return Int(bytes)
     }
 }

@@ -28,15 +28,22 @@ public struct PageObservation: Sendable {
 /// and alerts with their events. Each cycle is written in one transaction, so a process
 /// killed at any moment leaves every finished scan whole.
 public final class Store {
-    static let schemaVersion = 4
+    static let schemaVersion = 5
     let db: Database
+    /// How findings become alerts (`alerts.group_by`); the state remembers each alert's own.
+    public var grouping: AlertGrouping
 
-    public init(path: String) throws {
+    public init(path: String, grouping: AlertGrouping = .vendor) throws {
+        self.grouping = grouping
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         db = try Database(path: path)
         try db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
         try migrate()
+        // Per-sink delivery progress, so a sink that failed gets each event exactly once when it
+        // works again while the others are not written twice. Outside the numbered migrations:
+        // it only adds a table, which older versions ignore.
+        try db.exec("CREATE TABLE IF NOT EXISTS sink_progress(sink TEXT PRIMARY KEY, seq INTEGER NOT NULL)")
     }
 
     /// Schema migrations by `PRAGMA user_version`: each step runs once, in order.
@@ -83,7 +90,26 @@ public final class Store {
             CREATE TABLE page_headers(page TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, first_seen TEXT NOT NULL,
                                  last_changed TEXT NOT NULL, last_seen TEXT NOT NULL, PRIMARY KEY(page, name));
             """,
-            // 4: the webhook's outbox (issue 13): one row per event to POST, kept until the receiver
+            // 4: alerts grouped across pages (issue 11). Each existing alert keeps its id and is a per-page
+            // alert holding on its one page; a cycle with `group_by: vendor` merges the open ones into
+            // their (kind, subject) alert. Events remember the message and pages as they were then.
+            """
+            ALTER TABLE alerts ADD COLUMN page_count INTEGER NOT NULL DEFAULT 1;
+            ALTER TABLE alerts ADD COLUMN template TEXT;
+            ALTER TABLE alerts ADD COLUMN grouping TEXT NOT NULL DEFAULT 'page';
+            ALTER TABLE alerts ADD COLUMN merged_into TEXT;
+            UPDATE alerts SET template = replace(message, page, char(1) || 'pages' || char(1));
+            CREATE TABLE alert_pages(alert_id TEXT NOT NULL REFERENCES alerts(id), page TEXT NOT NULL,
+                                     first_seen TEXT NOT NULL, PRIMARY KEY(alert_id, page)) WITHOUT ROWID;
+            INSERT INTO alert_pages(alert_id, page, first_seen) SELECT id, page, first_seen FROM alerts;
+            ALTER TABLE events ADD COLUMN message TEXT;
+            ALTER TABLE events ADD COLUMN page_count INTEGER;
+            ALTER TABLE events ADD COLUMN pages TEXT;
+            ALTER TABLE scans ADD COLUMN open_alerts INTEGER;
+            CREATE TABLE scan_vendors(scan_id INTEGER NOT NULL REFERENCES scans(id), vendor_id TEXT NOT NULL,
+                                      pages INTEGER NOT NULL, PRIMARY KEY(scan_id, vendor_id)) WITHOUT ROWID;
+            """,
+            // 5: the webhook's outbox (issue 13): one row per event to POST, kept until the receiver
             // took it; the cursor is the last event enqueued, so each event is enqueued once.
             """
             CREATE TABLE webhook_outbox(seq INTEGER PRIMARY KEY REFERENCES events(seq), attempts INTEGER NOT NULL DEFAULT 0,
@@ -110,7 +136,10 @@ public final class Store {
                          [.text(started), .text(finished), .int(observations.count), .int(failed), .int(resourceCount)])
             let scanID = db.lastInsertRowID
             var current: [Finding] = []
-            var covered = Set<String>()
+            // Pages scanned this cycle, and failed pages counted unreachable: the conditions this cycle observed.
+            var scanned = Set<String>()
+            var judgedUnreachable = Set<String>()
+            var vendorPages: [String: Set<String>] = [:]
             var scriptsSeen: [String: ScriptChange] = [:]
             for o in observations {
                 let prior = try db.query("SELECT failures FROM pages WHERE url = ?", [.text(o.page)]).first?.first?.int
@@ -126,20 +155,16 @@ public final class Store {
                     // A page that could not be scanned says nothing about its other conditions; only about reachability.
                     if failures >= unreachableAfter {
                         current.append(contentsOf: o.findings.filter { $0.kind == .targetUnreachable })
-                        covered.insert(o.page)
-                        // Keep its other open alerts open.
-                        for a in try openAlerts() where a.page == o.page && a.kind != .targetUnreachable {
-                            current.append(Finding(kind: a.kind, severity: a.severity, page: a.page, vendor: a.vendor,
-                                                   subject: a.subject, resourceURL: a.resourceURL, message: a.message))
-                        }
+                        judgedUnreachable.insert(o.page)
                     }
                     continue
                 }
-                covered.insert(o.page)
+                scanned.insert(o.page)
                 current.append(contentsOf: o.findings)
                 current.append(contentsOf: try recordIntegrity(o, scanID: scanID, at: finished, unreachableAfter: unreachableAfter,
                                                                seenThisCycle: &scriptsSeen))
                 for r in o.report.resources {
+                    if let v = r.vendor, r.party == .third { vendorPages[v.id, default: []].insert(o.page) }
                     try db.query("""
                         INSERT INTO resources(page, url, kind, host, party, vendor_id, vendor_name, company, category, tag_ids,
                                               integrity, first_seen, last_seen, last_scan, via, tag_type, tag_id, tag_consent,
@@ -158,60 +183,236 @@ public final class Store {
                               .opt(r.tag.map { $0.consent.joined(separator: " ") }), .opt(r.tag?.container)])
                 }
             }
-            let (raise, resolve) = Differ.diff(open: try openAlerts(), current: current, covered: covered)
-            var events: [AlertEvent] = []
-            for f in raise {
-                var a = Alert(finding: f, at: finished)
+            for (vendor, pages) in vendorPages {
+                try db.query("INSERT INTO scan_vendors(scan_id, vendor_id, pages) VALUES(?,?,?)",
+                             [.int(scanID), .text(vendor), .int(pages.count)])
+            }
+            var events = try regroup(at: finished)
+            let diff = Differ.diff(open: try openAlertsWithPages(), current: current, grouping: grouping) { kind, page in
+                scanned.contains(page) || (kind == .targetUnreachable && judgedUnreachable.contains(page))
+            }
+            for r in diff.raise {
+                var a = Alert(finding: r.finding, pages: r.pages, grouping: grouping, at: finished)
                 if let firstSeen = try db.query("SELECT first_seen FROM alerts WHERE id = ?", [.text(a.id)]).first?.first?.string {
                     a.firstSeen = firstSeen
                 }
-                try db.query("""
-                    INSERT INTO alerts(id, kind, severity, page, subject, vendor_id, vendor_name, company, category,
-                                       resource_url, message, first_seen, state, raised_at, resolved_at)
-                    VALUES(?,?,?,?,?,?,?,?,?,?,?,?,'open',?,NULL)
-                    ON CONFLICT(id) DO UPDATE SET severity=excluded.severity, message=excluded.message,
-                        resource_url=excluded.resource_url, state='open', raised_at=excluded.raised_at, resolved_at=NULL
-                    """, [.text(a.id), .text(a.kind.rawValue), .text(a.severity.rawValue), .text(a.page), .text(a.subject),
-                          .opt(a.vendor?.id), .opt(a.vendor?.name), .opt(a.vendor?.company), .opt(a.vendor?.category),
-                          .opt(a.resourceURL), .text(a.message), .text(a.firstSeen), .text(finished)])
-                try db.query("INSERT INTO events(alert_id, event, at) VALUES(?, 'raised', ?)", [.text(a.id), .text(finished)])
-                events.append(AlertEvent(seq: db.lastInsertRowID, event: .raised, at: finished, alert: a))
+                try upsertOpen(a, at: finished)
+                try db.query("DELETE FROM alert_pages WHERE alert_id = ?", [.text(a.id)])
+                try addPages(r.pages, to: a.id, at: finished)
+                events.append(try event(.raised, a, at: finished))
             }
-            for var a in resolve {
+            for c in diff.change {
+                var a = c.alert
+                let before = Set(try pages(of: a.id))
+                a.hold(on: c.pages)
+                try db.query("UPDATE alerts SET page = ?, page_count = ?, message = ? WHERE id = ?",
+                             [.text(a.page), .int(a.pageCount), .text(a.message), .text(a.id)])
+                let now = Set(c.pages)
+                for gone in before.subtracting(now) {
+                    try db.query("DELETE FROM alert_pages WHERE alert_id = ? AND page = ?", [.text(a.id), .text(gone)])
+                }
+                try addPages(c.pages.filter { !before.contains($0) }, to: a.id, at: finished)
+                // The feed hears of a spread only when it has doubled since it last said how far it reached.
+                let told = try db.query("""
+                    SELECT page_count FROM events WHERE alert_id = ? AND event IN ('raised', 'updated') ORDER BY seq DESC LIMIT 1
+                    """, [.text(a.id)]).first?.first?.int ?? 1
+                if a.pageCount >= 2 * told { events.append(try event(.updated, a, at: finished)) }
+            }
+            for var a in diff.resolve {
                 try db.query("UPDATE alerts SET state='resolved', resolved_at=? WHERE id=?", [.text(finished), .text(a.id)])
-                try db.query("INSERT INTO events(alert_id, event, at) VALUES(?, 'resolved', ?)", [.text(a.id), .text(finished)])
                 a.state = .resolved
                 a.resolvedAt = finished
-                events.append(AlertEvent(seq: db.lastInsertRowID, event: .resolved, at: finished, alert: a))
+                events.append(try event(.resolved, a, at: finished))
             }
+            let open = try db.query("SELECT COUNT(*) FROM alerts WHERE state = 'open'").first?.first?.int ?? 0
+            try db.query("UPDATE scans SET open_alerts = ? WHERE id = ?", [.int(open), .int(scanID)])
             return events
         }
     }
 
-    static let alertColumns = "id, kind, severity, page, subject, vendor_id, vendor_name, company, category, resource_url, message, first_seen, state, raised_at, resolved_at"
+    private func upsertOpen(_ a: Alert, at time: String) throws {
+        try db.query("""
+            INSERT INTO alerts(id, kind, severity, page, subject, vendor_id, vendor_name, company, category,
+                               resource_url, message, first_seen, state, raised_at, resolved_at, page_count, template, grouping,
+                               merged_into)
+            VALUES(?,?,?,?,?,?,?,?,?,?,?,?,'open',?,NULL,?,?,?,NULL)
+            ON CONFLICT(id) DO UPDATE SET severity=excluded.severity, message=excluded.message, page=excluded.page,
+                resource_url=excluded.resource_url, state='open', raised_at=excluded.raised_at, resolved_at=NULL,
+                page_count=excluded.page_count, template=excluded.template, grouping=excluded.grouping, merged_into=NULL,
+                vendor_id=excluded.vendor_id, vendor_name=excluded.vendor_name, company=excluded.company, category=excluded.category
+            """, [.text(a.id), .text(a.kind.rawValue), .text(a.severity.rawValue), .text(a.page), .text(a.subject),
+                  .opt(a.vendor?.id), .opt(a.vendor?.name), .opt(a.vendor?.company), .opt(a.vendor?.category),
+                  .opt(a.resourceURL), .text(a.message), .text(a.firstSeen), .text(time), .int(a.pageCount), .text(a.template),
+                  .text(a.grouping.rawValue)])
+    }
+
+    private func addPages(_ pages: [String], to id: String, at time: String) throws {
+        for p in pages {
+            try db.query("INSERT OR IGNORE INTO alert_pages(alert_id, page, first_seen) VALUES(?,?,?)", [.text(id), .text(p), .text(time)])
+        }
+    }
+
+    /// Writes an event with the alert's message and pages as they are now, and returns it.
+    private func event(_ kind: AlertEvent.Event, _ a: Alert, at time: String) throws -> AlertEvent {
+        try db.query("INSERT INTO events(alert_id, event, at, message, page_count, pages) VALUES(?,?,?,?,?,?)",
+                     [.text(a.id), .text(kind.rawValue), .text(time), .text(a.message), .int(a.pageCount),
+                      .text(a.pages.joined(separator: "\n"))])
+        return AlertEvent(seq: db.lastInsertRowID, event: kind, at: time, alert: a)
+    }
+
+    /// Open alerts of another grouping than today's (state from before alerts were grouped, or
+    /// `group_by` changed) are merged into the alerts today's grouping makes of them, keeping
+    /// every page: nothing open is lost, and each new alert is raised once.
+    private func regroup(at time: String) throws -> [AlertEvent] {
+        var labelsOf: [String: [String]] = [:]
+        for r in try db.query("SELECT url, labels FROM pages WHERE labels != ''") {
+            labelsOf[r[0].string!] = r[1].string!.split(separator: ",").map(String.init)
+        }
+        let foreign = try openAlertsWithPages().filter { a, pages in
+            let labelled = pages.contains { labelsOf[$0] != nil }
+            return a.grouping != (Finding.isPageScope(a.kind, labelled: labelled) ? .page : grouping)
+        }
+        guard !foreign.isEmpty else { return [] }
+        var order: [String] = []
+        var targets: [String: (alert: Alert, pages: Set<String>, firstSeen: String)] = [:]
+        for (old, pages) in foreign {
+            for p in pages {
+                var f = Finding(kind: old.kind, severity: old.severity, page: p, vendor: old.vendor, subject: old.subject,
+                                resourceURL: old.resourceURL, message: old.message, template: old.template)
+                f.pageLabels = labelsOf[p] ?? []
+                let id = Alert.id(forKey: f.alertKey(grouping))
+                if var t = targets[id] {
+                    t.pages.insert(p)
+                    if old.severity > t.alert.severity { t.alert.severity = old.severity }
+                    t.firstSeen = min(t.firstSeen, old.firstSeen)
+                    targets[id] = t
+                } else {
+                    order.append(id)
+                    targets[id] = (Alert(finding: f, pages: [p], grouping: grouping, at: time), [p], old.firstSeen)
+                }
+            }
+            var f = Finding(kind: old.kind, severity: old.severity, page: old.page, vendor: old.vendor, subject: old.subject,
+                            resourceURL: nil, message: "")
+            f.pageLabels = labelsOf[old.page] ?? []
+            try db.query("UPDATE alerts SET state = 'merged', merged_into = ? WHERE id = ?",
+                         [.text(Alert.id(forKey: f.alertKey(grouping))), .text(old.id)])
+        }
+        var events: [AlertEvent] = []
+        let open = Dictionary(try openAlertsWithPages().map { ($0.alert.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for id in order {
+            guard var t = targets[id] else { continue }
+            if let (existing, pages) = open[id] {
+                var a = existing
+                a.hold(on: Array(t.pages.union(pages)))
+                try db.query("UPDATE alerts SET page = ?, page_count = ?, message = ? WHERE id = ?",
+                             [.text(a.page), .int(a.pageCount), .text(a.message), .text(a.id)])
+                try addPages(Array(t.pages), to: id, at: time)
+                continue
+            }
+            t.alert.hold(on: Array(t.pages))
+            t.alert.firstSeen = t.firstSeen
+            try upsertOpen(t.alert, at: time)
+            try db.query("DELETE FROM alert_pages WHERE alert_id = ?", [.text(id)])
+            try addPages(Array(t.pages), to: id, at: time)
+            events.append(try event(.raised, t.alert, at: time))
+        }
+        return events
+    }
+
+    /// Every page an alert holds on (or last held on, once resolved), sorted.
+    public func pages(of id: String) throws -> [String] {
+        try db.query("SELECT page FROM alert_pages WHERE alert_id = ? ORDER BY page", [.text(id)]).compactMap { $0.first?.string }
+    }
+
+    /// An alert's pages with when each joined it.
+    public func pagesWithFirstSeen(of id: String) throws -> [(page: String, firstSeen: String)] {
+        try db.query("SELECT page, first_seen FROM alert_pages WHERE alert_id = ? ORDER BY page", [.text(id)]).map {
+            ($0[0].string!, $0[1].string!)
+        }
+    }
+
+    /// The scripts or containers that loaded an alert's vendor (or unknown host) on its pages, most used first.
+    public func via(of a: Alert) throws -> [String] {
+        guard a.kind != .targetUnreachable else { return [] }
+        let (column, value) = a.vendor.map { ("vendor_id", $0.id) } ?? ("host", a.subject)
+        return try db.query("""
+            SELECT via FROM resources WHERE \(column) = ? AND via IS NOT NULL AND via != '' GROUP BY via ORDER BY COUNT(*) DESC, via LIMIT 5
+            """, [.text(value)]).compactMap { $0.first?.string }
+    }
+
+    func openAlertsWithPages() throws -> [(alert: Alert, pages: [String])] {
+        var byID: [String: [String]] = [:]
+        for r in try db.query("""
+            SELECT p.alert_id, p.page FROM alert_pages p JOIN alerts a ON a.id = p.alert_id WHERE a.state = 'open' ORDER BY p.page
+            """) {
+            byID[r[0].string!, default: []].append(r[1].string!)
+        }
+        return try openAlerts().map { a in
+            var a = a
+            let pages = byID[a.id] ?? [a.page]
+            a.pages = Array(pages.prefix(Alert.sampleSize))
+            return (a, pages)
+        }
+    }
+
+    static let alertColumns = "id, kind, severity, page, subject, vendor_id, vendor_name, company, category, resource_url, message, first_seen, state, raised_at, resolved_at, page_count, template, grouping, merged_into"
 
     static func alert(_ r: [Database.Value], offset o: Int = 0) -> Alert {
         let vendor = r[o + 5].string.map {
             VendorRef(id: $0, name: r[o + 6].string ?? $0, company: r[o + 7].string ?? "", category: r[o + 8].string ?? "")
         }
-        return Alert(id: r[o].string!, kind: FindingKind(rawValue: r[o + 1].string!) ?? .unknownThirdParty,
+        var a = Alert(id: r[o].string!, kind: FindingKind(rawValue: r[o + 1].string!) ?? .unknownThirdParty,
                      severity: Severity(rawValue: r[o + 2].string!) ?? .medium, page: r[o + 3].string!, subject: r[o + 4].string!,
                      vendor: vendor, resourceURL: r[o + 9].string, message: r[o + 10].string!, firstSeen: r[o + 11].string!,
                      state: Alert.State(rawValue: r[o + 12].string!) ?? .open, raisedAt: r[o + 13].string!, resolvedAt: r[o + 14].string)
+        a.pageCount = r[o + 15].int ?? 1
+        a.template = r[o + 16].string ?? a.message
+        a.grouping = AlertGrouping(rawValue: r[o + 17].string ?? "page") ?? .page
+        a.mergedInto = r[o + 18].string
+        return a
     }
 
     public func openAlerts() throws -> [Alert] {
         try db.query("SELECT \(Self.alertColumns) FROM alerts WHERE state='open' ORDER BY raised_at, id").map { Self.alert($0) }
     }
 
-    public func alerts(openOnly: Bool) throws -> [Alert] {
-        if openOnly { return try openAlerts() }
-        return try db.query("SELECT \(Self.alertColumns) FROM alerts ORDER BY raised_at, id").map { Self.alert($0) }
+    /// Alerts with a sample of their pages; merged ones (replaced by a grouped alert) only when asked for.
+    public func alerts(openOnly: Bool, includeMerged: Bool = false) throws -> [Alert] {
+        let condition = openOnly ? "state = 'open'" : (includeMerged ? "1" : "state != 'merged'")
+        return try db.query("SELECT \(Self.alertColumns) FROM alerts WHERE \(condition) ORDER BY raised_at, id").map {
+            var a = Self.alert($0)
+            a.pages = try db.query("SELECT page FROM alert_pages WHERE alert_id = ? ORDER BY page LIMIT ?",
+                                   [.text(a.id), .int(Alert.sampleSize)]).compactMap { $0.first?.string }
+            if a.pages.isEmpty { a.pages = [a.page] }
+            return a
+        }
+    }
+
+    /// One alert by id (or a unique prefix of it), nil when there is none.
+    public func alert(id: String) throws -> Alert? {
+        let rows = try db.query("SELECT \(Self.alertColumns) FROM alerts WHERE id = ? OR id LIKE ? ESCAPE '\\' LIMIT 2",
+                                [.text(id), .text(id.replacingOccurrences(of: "\\", with: "\\\\")
+                                    .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%")])
+        if let exact = rows.first(where: { $0.first?.string == id }) { return Self.alert(exact) }
+        guard rows.count == 1 else { return nil }
+        return Self.alert(rows[0])
     }
 
     /// Events not yet written to the log and feed (left over when a process died in between).
     public func undeliveredEvents() throws -> [AlertEvent] {
         try events(where: "e.delivered = 0", order: "ASC", limit: -1)
+    }
+
+    /// The last event sequence number `sink` has written; before it first wrote, every event
+    /// already marked delivered (by all sinks) counts as written.
+    public func sinkProgress(_ sink: String) throws -> Int {
+        if let seq = try db.query("SELECT seq FROM sink_progress WHERE sink = ?", [.text(sink)]).first?.first?.int { return seq }
+        return try db.query("SELECT coalesce(max(seq), 0) FROM events WHERE delivered = 1").first?.first?.int ?? 0
+    }
+
+    public func setSinkProgress(_ sink: String, seq: Int) throws {
+        try db.query("INSERT INTO sink_progress(sink, seq) VALUES(?, ?) ON CONFLICT(sink) DO UPDATE SET seq = excluded.seq",
+                     [.text(sink), .int(seq)])
     }
 
     public func markDelivered(upTo seq: Int) throws {
@@ -223,17 +424,22 @@ public final class Store {
         try events(where: "1", order: "DESC", limit: limit)
     }
 
-    func events(where condition: String, order: String, limit: Int) throws -> [AlertEvent] {
+    func events(where condition: String, args: [Database.Value] = [], order: String, limit: Int) throws -> [AlertEvent] {
         let cols = Self.alertColumns.split(separator: ",").map { "a." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
         return try db.query("""
-            SELECT e.seq, e.event, e.at, \(cols) FROM events e JOIN alerts a ON a.id = e.alert_id
+            SELECT e.seq, e.event, e.at, \(cols), e.message, e.page_count, e.pages FROM events e JOIN alerts a ON a.id = e.alert_id
             WHERE \(condition) ORDER BY e.seq \(order) LIMIT ?
-            """, [.int(limit)]).map { r in
+            """, args + [.int(limit)]).map { r in
             var a = Self.alert(r, offset: 3)
             let ev = AlertEvent.Event(rawValue: r[1].string!) ?? .raised
             // The event shows the alert as it was at that event.
-            a.state = ev == .raised ? .open : .resolved
-            if ev == .raised { a.resolvedAt = nil; a.raisedAt = r[2].string! } else { a.resolvedAt = r[2].string! }
+            a.state = ev == .resolved ? .resolved : .open
+            if ev == .resolved { a.resolvedAt = r[2].string! } else { a.resolvedAt = nil }
+            if ev == .raised { a.raisedAt = r[2].string! }
+            let n = 3 + Self.alertColumns.split(separator: ",").count
+            if let m = r[n].string { a.message = m }
+            if let c = r[n + 1].int { a.pageCount = c }
+            if let p = r[n + 2].string { a.pages = p.split(separator: "\n").map(String.init) } else { a.pages = [a.page] }
             return AlertEvent(seq: r[0].int!, event: ev, at: r[2].string!, alert: a)
         }
     }

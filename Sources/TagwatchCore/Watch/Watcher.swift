@@ -9,8 +9,8 @@ public struct CycleSummary: Sendable {
     public var openAlerts: [Alert]
     public var finished: String
     public var cancelled: Bool
-    /// Problems that did not stop the cycle (a metrics file that could not be written), for the log.
-    public var warnings: [String] = []
+    /// Sinks that could not be written this cycle (with the OS error); their events stay pending.
+    public var sinkErrors: [String] = []
     /// Events still in the webhook's outbox after the cycle (the receiver failed).
     public var webhookPending = 0
 }
@@ -39,8 +39,13 @@ public struct Watcher: Sendable {
                 targets.append(Target(source: .file(path: p, baseURL: base), labels: spec.labels))
             case .sitemap(let s, let limit):
                 switch expandSitemap(s, limit: limit, cancellation: cancellation) {
-                case .success(let pages):
+                case .success(let (pages, rejected)):
                     targets += pages.map { Target(source: .url($0), labels: spec.labels) }
+                    if let first = rejected.first {
+                        // Remote content names only http(s) URLs; anything else is refused, visibly.
+                        sitemapErrors.append(ScanJob(target: Target(source: .url(s), labels: spec.labels), url: s, path: nil,
+                                                     error: "sitemap \(s): \(rejected.count) <loc> that are not http(s) URLs were refused (first: '\(first)')"))
+                    }
                 case .failure(let e):
                     // The sitemap itself becomes a failed target, so its failure is seen and alerted on.
                     sitemapErrors.append(ScanJob(target: Target(source: .url(s), labels: spec.labels), url: s, path: nil,
@@ -51,9 +56,14 @@ public struct Watcher: Sendable {
         return Scanner.jobs(for: targets) + sitemapErrors
     }
 
-    private func expandSitemap(_ location: String, limit: Int, cancellation: FetchCancellation?) -> Result<[String], FileSourceError> {
+    /// The pages of the sitemap at `location` (the config's URL or file) and of the sitemaps it
+    /// indexes, and the `<loc>`s refused: what a sitemap names must be http(s), since only the
+    /// operator's config may name a local file.
+    private func expandSitemap(_ location: String, limit: Int,
+                               cancellation: FetchCancellation?) -> Result<([String], [String]), FileSourceError> {
         func load(_ loc: String) -> Result<[UInt8], FileSourceError> {
             if !Config.isHTTPURL(loc) {
+                guard loc == location else { return .failure(FileSourceError("sitemap \(loc): not an http(s) URL")) }
                 do { return .success(try FileSource.read(loc, maxBytes: 50 * 1024 * 1024)) } catch {
                     return .failure(FileSourceError("sitemap \(loc): \(error)"))
                 }
@@ -68,6 +78,7 @@ public struct Watcher: Sendable {
             return .success(r.body)
         }
         var pages: [String] = []
+        var rejected: [String] = []
         var queue = [location]
         var visited = Set<String>()
         while let loc = queue.first, pages.count < limit, visited.count < 50 {
@@ -81,17 +92,22 @@ public struct Watcher: Sendable {
                     if loc == location { return .failure(FileSourceError("sitemap \(loc): not a sitemap (no <urlset> or <sitemapindex>)")) }
                     continue
                 }
-                pages += parsed.pages.filter(Config.isHTTPURL)
-                queue += parsed.childSitemaps
+                // Pages are fetched as a browser would read the <loc>: normalised by the URL parser.
+                for u in parsed.pages {
+                    if Config.isHTTPURL(u), let url = WebURL(u) { pages.append(url.href) } else { rejected.append(u) }
+                }
+                for u in parsed.childSitemaps { if Config.isHTTPURL(u) { queue.append(u) } else { rejected.append(u) } }
             }
         }
-        return .success(Array(pages.prefix(limit)))
+        return .success((Array(pages.prefix(limit)), rejected))
     }
 
     /// Runs one full cycle. A cancelled cycle records nothing, so the state stays as the last whole scan left it.
     public func cycle(cancellation: FetchCancellation? = nil, now: @Sendable () -> Date = Date.init) throws -> CycleSummary {
-        let store = try Store(path: config.state)
-        var warnings = try deliver(store: store)  // anything a killed process left undelivered
+        let store = try Store(path: config.state, grouping: config.alertGrouping)
+        // Anything a killed process or a failing sink left undelivered; a sink that still fails
+        // is reported by the delivery at the end of this cycle, once.
+        _ = try deliver(store: store)
         let startedAt = now()
         let started = Timestamp.string(startedAt)
         let jobs = jobs(cancellation: cancellation)
@@ -115,22 +131,24 @@ public struct Watcher: Sendable {
         let finishedAt = now()
         let finished = Timestamp.string(finishedAt)
         let events = try store.record(cycle: done, started: started, finished: finished, unreachableAfter: config.unreachableAfter)
-        let delivery = try deliverAll(store: store)
-        warnings += delivery.warnings
+        let delivery = try deliverAll(store: store, afterCycle: true)
+        var sinkErrors = delivery.errors
+        if let report = config.report {
+            try Report.load(store: store, registry: rules.registry, title: config.feedTitle, now: now()).write(to: report)
+        }
         var summary = CycleSummary(pages: done.count, failed: done.filter { $0.report.error != nil }.count,
                                    resources: done.reduce(0) { $0 + $1.report.resources.count }, events: events,
-                                   openAlerts: try store.openAlerts(), finished: finished, cancelled: false)
-        summary.warnings = warnings
+                                   openAlerts: try store.openAlerts(), finished: finished, cancelled: false, sinkErrors: [])
         summary.webhookPending = delivery.webhookPending
-
         if let metrics = config.metrics {
             // The metrics file fails alone: the cycle is recorded and its alerts delivered already.
             do {
                 try MetricsFile(path: metrics).write(Self.metrics(done, summary, started: startedAt, finished: finishedAt))
             } catch {
-                summary.warnings.append("\(error)")
+                sinkErrors.append("\(error)")
             }
         }
+        summary.sinkErrors = sinkErrors
         return summary
     }
 
@@ -161,34 +179,60 @@ public struct Watcher: Sendable {
     }
 
     /// Writes undelivered events to the alert log, rewrites the feed, then marks them delivered:
-    /// a crash in between re-delivers rather than loses. The webhook's events are enqueued in
-    /// its outbox first, then POSTed; a receiver that fails is a warning, retried next pass.
+    /// a crash in between re-delivers rather than loses. Each sink fails alone: one that cannot
+    /// write keeps its events pending (returned as an error naming the sink and the OS error)
+    /// and gets each of them once when it works again, while the others are not written twice.
+    /// After a cycle the feed is written even with nothing new, so a reader subscribed at install
+    /// time finds a (possibly empty) feed. Throws only when the state itself cannot be read or written.
+    /// The webhook's events are enqueued in its outbox first, then POSTed after the others; a
+    /// receiver that fails is an error here too, and the events wait for the next pass.
     @discardableResult
-    public func deliver(store: Store) throws -> [String] {
-        try deliverAll(store: store).warnings
+    public func deliver(store: Store, afterCycle: Bool = false) throws -> [String] {
+        try deliverAll(store: store, afterCycle: afterCycle).errors
     }
 
-    func deliverAll(store: Store) throws -> (warnings: [String], webhookPending: Int) {
+    func deliverAll(store: Store, afterCycle: Bool) throws -> (errors: [String], webhookPending: Int) {
         if config.webhook != nil { try store.enqueueWebhookEvents() }
+        var errors = try deliverFiles(store: store, afterCycle: afterCycle)
+        let pass = try deliverWebhook(store: store)
+        if let e = pass.error { errors.append(e) }
+        return (errors, pass.pending)
+    }
+
+    private func deliverFiles(store: Store, afterCycle: Bool) throws -> [String] {
         let pending = try store.undeliveredEvents()
-        if !pending.isEmpty {
-            if let log = config.alertLog {
-                try AlertLog(path: log, format: config.logFormat).append(pending)
+        let last = pending.map(\.seq).max()
+        guard last != nil || afterCycle else { return [] }
+        var errors: [String] = []
+        if let log = config.alertLog, let last {
+            let done = try store.sinkProgress("log")
+            let todo = pending.filter { $0.seq > done }
+            if !todo.isEmpty {
+                do {
+                    try AlertLog(path: log, format: config.logFormat).append(todo)
+                    try store.setSinkProgress("log", seq: last)
+                } catch let e as FileSourceError {
+                    errors.append("\(e); \(todo.count) event\(todo.count == 1 ? "" : "s") stay pending for it")
+                }
             }
-            if let feed = config.feed {
+        }
+        if let feed = config.feed, try last.map({ try store.sinkProgress("feed") < $0 }) ?? afterCycle {
+            do {
                 var sink = AlertFeed(path: feed, title: config.feedTitle, homeURL: config.feedHomeURL)
                 sink.mode = config.feedPublic ? 0o644 : nil
-                try sink.write(try store.recentEvents(limit: config.feedItems))
+                try sink.write(try store.recentEvents(limit: config.feedItems), store: store)
+                if let last { try store.setSinkProgress("feed", seq: last) }
+            } catch let e as FileSourceError {
+                errors.append("\(e); the feed is rewritten when it can be")
             }
-            try store.markDelivered(upTo: pending.map(\.seq).max()!)
         }
-        let pass = try deliverWebhook(store: store)
-        return (pass.error.map { [$0] } ?? [], pass.pending)
+        if errors.isEmpty, let last { try store.markDelivered(upTo: last) }
+        return errors
     }
 
     /// A pass over the webhook's outbox on its own, for the daemon's retries between cycles.
     public func retryWebhook() throws -> WebhookSender.Pass {
-        try deliverWebhook(store: try Store(path: config.state))
+        try deliverWebhook(store: try Store(path: config.state, grouping: config.alertGrouping))
     }
 
     /// One pass over the webhook's outbox (none without a webhook).
