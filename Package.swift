@@ -30,8 +30,11 @@ let package = Package(
                 "CCurl", "CIDNA", "CLibXML2", "CPSL", "CSQLite", "CZlib", "CCrypto",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            plugins: ["EmbedCatalog"]
         ),
+        // Compiles rules/vendors/*.yaml into TagwatchCore (BuiltinCatalog), so the binary carries its catalog.
+        .plugin(name: "EmbedCatalog", capability: .buildTool()),
         .executableTarget(
             name: "tagwatch",
             dependencies: [

@@ -122,13 +122,17 @@ public struct Extraction: Sendable {
     public var resources: [ExtractedResource]
     public var inlineScripts: [String]
     public var baseURL: String
+    /// The URL the page says it is served at (`<link rel=canonical>`, else `<meta property=og:url>`),
+    /// absolute http(s) only: for a saved file, the site that first-party is judged against.
+    public var canonicalURL: String?
     /// What the parser could not read or changed on the way (stopped early, a charset ignored).
     public var warnings: [String] = []
 
-    public init(resources: [ExtractedResource], inlineScripts: [String], baseURL: String) {
+    public init(resources: [ExtractedResource], inlineScripts: [String], baseURL: String, canonicalURL: String? = nil) {
         self.resources = resources
         self.inlineScripts = inlineScripts
         self.baseURL = baseURL
+        self.canonicalURL = canonicalURL
     }
 }
 

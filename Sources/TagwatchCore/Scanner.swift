@@ -265,7 +265,17 @@ public struct Scanner: Sendable {
         }
         let extraction = extractor.extract(body: body, pageURL: url, charset: headerCharset)
         warnings += extraction.warnings
-        let resources = detector.detect(extraction, pageURL: url)
+        // A saved file given no --base-url (a file: URL) is judged against the site it names as
+        // its own (canonical link, og:url); with neither, first-party cannot be judged, and it says so.
+        var siteURL: String?
+        if url.hasPrefix("file:") {
+            if let canonical = extraction.canonicalURL {
+                siteURL = canonical
+            } else {
+                warnings.append("first-party could not be judged: no --base-url (base_url:) and no <link rel=canonical> or og:url in the page, so the site's own hosts are listed as third-party")
+            }
+        }
+        let resources = detector.detect(extraction, pageURL: url, siteURL: siteURL)
         var report = PageReport(target: job.target, url: url, status: status, error: nil, warnings: warnings, resources: resources)
         if let follower {
             var j = job

@@ -23,7 +23,7 @@ struct CSPCommand: ParsableCommand {
             let registry: Registry?
             do {
                 let c = try Config.load(file: location.config)
-                registry = try Rules.load(directory: c.rules, registryFile: c.registry).registry
+                registry = try Rules.load(directory: c.rules, registryFile: c.registry, builtinCatalog: c.builtinCatalog).registry
             } catch {
                 printError("\(error)")
                 throw ExitCode(ExitStatus.usage)

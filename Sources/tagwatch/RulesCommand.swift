@@ -18,26 +18,34 @@ struct RulesCheckCommand: ParsableCommand {
         discussion: "Exit codes: 0 valid; 2 problems found."
     )
 
-    @Argument(help: "The rules folder (default: ./rules, then /etc/tagwatch/rules).")
+    @Argument(help: "The rules folder (default: ./rules, then /etc/tagwatch/rules, when present; with neither, the built-in catalog alone).")
     var directory: String?
 
     @Option(name: .long, help: "Check this registry file instead of the folder's approved*.yaml (repeatable).")
     var registry: [String] = []
 
+    @Flag(name: .customLong("no-builtin-catalog"), help: "Check only the folder's vendors/*.yaml, without the catalog built into tagwatch.")
+    var noBuiltinCatalog = false
+
     func run() throws {
-        let dir: String
+        let dir: String?
         do { dir = try RulesLocation.resolve(directory).directory } catch {
             printError("\(error)")
             throw ExitCode(ExitStatus.usage)
         }
-        let errors = Rules.check(directory: dir, registryFiles: registry.isEmpty ? nil : registry)
-        for e in errors { print(e.description) }
-        if !errors.isEmpty {
-            printError("\(errors.count) problem\(errors.count == 1 ? "" : "s") in \(dir)")
+        if noBuiltinCatalog && dir == nil {
+            printError("--no-builtin-catalog needs a rules folder with vendors/*.yaml")
             throw ExitCode(ExitStatus.usage)
         }
-        let catalog = try CatalogLoader.load(directory: (dir as NSString).appendingPathComponent("vendors"))
-        print("\(dir): ok, \(catalog.count) vendors")
+        let result = Rules.check(directory: dir, registryFiles: registry.isEmpty ? nil : registry, builtinCatalog: !noBuiltinCatalog)
+        for e in result.errors { print(e.description) }
+        let catalog = result.catalogDescription.isEmpty ? "" : "; catalog: \(result.catalogDescription)"
+        if !result.errors.isEmpty {
+            printError("\(result.errors.count) problem\(result.errors.count == 1 ? "" : "s") in \(dir ?? "the rules")\(catalog)")
+            throw ExitCode(ExitStatus.usage)
+        }
+        let registries = result.registryFiles.isEmpty ? "no registry" : "registry \(result.registryFiles.joined(separator: ", "))"
+        print("\(dir ?? "rules"): ok, \(result.vendorCount) vendors from the \(result.catalogDescription); \(registries)")
     }
 }
 
@@ -51,15 +59,24 @@ struct RulesLookupCommand: ParsableCommand {
     @Argument(help: "Host names or URLs.")
     var items: [String]
 
-    @Option(name: .long, help: "Rules folder (default: ./rules, then /etc/tagwatch/rules).")
+    @Option(name: .long, help: "Rules folder whose vendors/*.yaml add to the built-in catalog (default: ./rules, then /etc/tagwatch/rules, when present).")
     var rules: String?
+
+    @Flag(name: .customLong("no-builtin-catalog"), help: "Use only the rules folder's vendors/*.yaml.")
+    var noBuiltinCatalog = false
 
     func run() throws {
         let catalog: Catalog
-        do { catalog = try CatalogLoader.load(directory: try RulesLocation.resolve(rules).vendorsDirectory) } catch {
+        let description: String
+        do {
+            let dir = try RulesLocation.resolve(rules).directory
+            if noBuiltinCatalog && dir == nil { throw ValidationError("--no-builtin-catalog needs a rules folder with vendors/*.yaml") }
+            (catalog, description) = try CatalogLoader.load(source: .forRules(dir, builtin: !noBuiltinCatalog))
+        } catch {
             printError("\(error)")
             throw ExitCode(ExitStatus.usage)
         }
+        print("catalog: \(description), \(catalog.count) vendors")
         var allFound = true
         for item in items {
             var host = item.lowercased()
@@ -93,8 +110,8 @@ struct RulesImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Import another catalog (Disconnect services.json, DuckDuckGo tds.json, Wappalyzer technologies.json, WhoTracks.me trackerdb.sql) as catalog YAML.",
         discussion: """
-            Hosts the catalog already claims are left out; every item not imported is listed with the reason.
-            The output is a vendors/*.yaml file that `tagwatch rules check` accepts. Nothing is bundled:
+            Hosts the catalog already claims are left out; every item not imported is listed with the reason. \
+            The output is a vendors/*.yaml file that `tagwatch rules check` accepts. Nothing is bundled: \
             read the file from wherever you got it, under its own licence.
             """
     )
@@ -105,7 +122,7 @@ struct RulesImportCommand: ParsableCommand {
     @Argument(help: "The file to import.")
     var file: String
 
-    @Option(name: .long, help: "Rules folder whose catalog the import merges with (default: ./rules, then /etc/tagwatch/rules).")
+    @Option(name: .long, help: "Rules folder whose catalog (with the built-in one) the import merges with (default: ./rules, then /etc/tagwatch/rules, when present).")
     var rules: String?
 
     @Option(name: .long, help: "Where to write the YAML (default: RULES/vendors/imported-FORMAT.yaml; '-' for standard output).")
@@ -115,22 +132,21 @@ struct RulesImportCommand: ParsableCommand {
     var verbose = false
 
     func run() throws {
-        let location: RulesLocation
         let catalog: Catalog
         let destination: String
         do {
-            location = try RulesLocation.resolve(rules)
-            destination = output ?? (location.vendorsDirectory as NSString).appendingPathComponent("imported-\(from.rawValue).yaml")
+            let dir = try RulesLocation.resolve(rules).directory
+            guard let target = output ?? dir.map({ ($0 as NSString).appendingPathComponent("vendors/imported-\(from.rawValue).yaml") }) else {
+                throw ValidationError("no rules folder to import into: pass --rules DIR or --output FILE")
+            }
+            destination = target
             var errors: [SourceError] = []
             // Merge against the catalog as it stands, leaving out an earlier import of the same format.
-            var c = Catalog()
-            let files = try FileManager.default.contentsOfDirectory(atPath: location.vendorsDirectory)
-                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
-                .map { (location.vendorsDirectory as NSString).appendingPathComponent($0) }
-                .filter { URL(fileURLWithPath: $0).standardized.path != URL(fileURLWithPath: destination).standardized.path }
-            for f in files { CatalogLoader.load(file: f, into: &c, errors: &errors) }
+            let source = CatalogSource.forRules(dir, builtin: true)
+            let excluded = Set(try source.files().files.map(\.path)
+                .filter { URL(fileURLWithPath: $0).standardized.path == URL(fileURLWithPath: destination).standardized.path })
+            catalog = try CatalogLoader.load(source: source, excluding: excluded, errors: &errors).catalog
             if let first = errors.first { throw first }
-            catalog = c
         } catch {
             printError("\(error)")
             throw ExitCode(ExitStatus.usage)

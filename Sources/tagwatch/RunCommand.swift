@@ -13,10 +13,11 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run the daemon (or one cycle with --once): scan on a schedule, remember, alert.",
         discussion: """
-            Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads config and rules (a bad file is
-            reported and the old one kept); SIGUSR1 starts a scan now. Under systemd (Type=notify) it
+            Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads config and rules (a bad file is \
+            reported and the old one kept); SIGUSR1 starts a scan now. Under systemd (Type=notify) it \
             reports READY, STATUS and feeds the watchdog.
-            Exit codes of --once: 0 every target scanned; 1 an open alert at or above --fail-on;
+
+            Exit codes of --once: 0 every target scanned; 1 an open alert at or above --fail-on; \
             2 config or rules error; 3 some targets could not be scanned.
             """
     )
@@ -91,7 +92,7 @@ enum TagwatchLogging {
 
 /// The long-running work as a swift-service-lifecycle `Service`: the loop around `Watcher.cycle`.
 final class DaemonService: Service, Sendable {
-    enum Wake: Sendable { case timer(Int), scanNow, reload, shutdown }
+    enum Wake: Sendable { case timer(Int), scanNow, reload, shutdown, webhookRetry(Int) }
 
     let configPath: String
     let logger: Logger
@@ -132,15 +133,34 @@ final class DaemonService: Service, Sendable {
         }
         defer { watchdogTask.cancel() }
         notifier.notify("READY=1\nSTATUS=starting the first scan")
-        logger.info("tagwatch started", metadata: ["config": "\(configPath)", "pid": "\(getpid())"])
+        logger.info("tagwatch started", metadata: ["config": "\(configPath)", "pid": "\(getpid())", "catalog": "\(watcher.withLock { $0.rules.catalogDescription }), \(watcher.withLock { $0.rules.catalog.count }) vendors"])
 
         await withGracefulShutdownHandler {
             var generation = 0
             var timerTask: Task<Void, Never>?
             var shuttingDown = false
+            // Webhook retries between cycles: after a failed delivery, again after `retry`, then
+            // twice as long each time (up to 30 minutes), until the outbox is empty.
+            var retryGeneration = 0
+            var retryDelay = 0.0
+            var retryTask: Task<Void, Never>?
+            func scheduleRetry(pending: Int) {
+                retryTask?.cancel()
+                retryGeneration += 1
+                guard pending > 0, let hook = watcher.withLock({ $0.config.webhook }) else { retryDelay = 0; return }
+                retryDelay = retryDelay == 0 ? hook.retry : min(retryDelay * 2, max(hook.retry, 1800))
+                let rg = retryGeneration, delay = retryDelay
+                logger.info("webhook: \(pending) event\(pending == 1 ? "" : "s") in the outbox; retrying in \(Int(delay))s")
+                retryTask = Task {
+                    try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                    if !Task.isCancelled { continuation.yield(.webhookRetry(rg)) }
+                }
+            }
             while !shuttingDown {
-                await runCycle()
+                let pending = await runCycle()
                 if Task.isCancelled { break }
+                retryDelay = 0
+                scheduleRetry(pending: pending)
                 generation += 1
                 let config = watcher.withLock { $0.config }
                 let delay = config.interval * (1 + Double.random(in: -config.jitter...config.jitter))
@@ -163,11 +183,16 @@ final class DaemonService: Service, Sendable {
                     case .shutdown:
                         shuttingDown = true
                         break waiting
+                    case .webhookRetry(let rg) where rg == retryGeneration:
+                        scheduleRetry(pending: await retryWebhook())
+                    case .webhookRetry:
+                        continue
                     }
                 }
                 if Task.isCancelled { break }
             }
             timerTask?.cancel()
+            retryTask?.cancel()
         } onGracefulShutdown: { [self, continuation, notifier, logger] in
             logger.info("stopping: cancelling in-flight transfers")
             RegexBudget.interrupted.store(true, ordering: .relaxed)
@@ -187,15 +212,33 @@ final class DaemonService: Service, Sendable {
                 throw StateLock.Held(description: "'state' changed from \(current) to \(fresh.config.state); that needs a restart, not a reload")
             }
             watcher.withLock { $0 = fresh }
-            logger.info("reloaded config and rules", metadata: ["vendors": "\(fresh.rules.catalog.count)", "targets": "\(fresh.config.targets.count)"])
+            logger.info("reloaded config and rules", metadata: ["vendors": "\(fresh.rules.catalog.count)", "catalog": "\(fresh.rules.catalogDescription)", "targets": "\(fresh.config.targets.count)"])
         } catch {
             logger.error("reload failed, keeping the previous config and rules: \(error)")
         }
         notifier.notify("READY=1")
     }
 
-    /// Runs one cycle on its own thread (it blocks in libcurl), cancellable by shutdown.
-    private func runCycle() async {
+    /// One pass over the webhook's outbox on its own thread (it blocks in libcurl); the events left.
+    private func retryWebhook() async -> Int {
+        let current = watcher.withLock { $0 }
+        let result: Result<WebhookSender.Pass, Error> = await withCheckedContinuation { cont in
+            Thread { cont.resume(returning: Result { try current.retryWebhook() }) }.start()
+        }
+        switch result {
+        case .success(let pass):
+            if let e = pass.error { logger.warning("\(e)") }
+            if pass.delivered > 0 { logger.info("webhook: \(pass.delivered) event\(pass.delivered == 1 ? "" : "s") delivered on retry") }
+            return pass.pending
+        case .failure(let e):
+            logger.error("webhook retry failed: \(e)")
+            return 1
+        }
+    }
+
+    /// Runs one cycle on its own thread (it blocks in libcurl), cancellable by shutdown; the
+    /// events left in the webhook's outbox.
+    private func runCycle() async -> Int {
         let cancellation = FetchCancellation()
         running.withLock { $0 = cancellation }
         defer { running.withLock { $0 = nil } }
@@ -210,14 +253,17 @@ final class DaemonService: Service, Sendable {
         switch result {
         case .success(let s) where s.cancelled:
             logger.info("scan cancelled; nothing recorded for it")
+            return 0
         case .success(let s):
             logger.info("\(Self.describe(s))")
             for e in s.sinkErrors { logger.error("sink failed: \(e)") }
             let worst = s.openAlerts.map(\.severity).max()
             notifier.notify("STATUS=last scan \(s.finished): \(s.pages) pages, \(s.failed) failed; \(s.openAlerts.count) open alerts\(worst.map { " (worst \($0.rawValue))" } ?? "")")
+            return s.webhookPending
         case .failure(let e):
             logger.error("scan failed: \(e)")
             notifier.notify("STATUS=last scan failed: \(e)")
+            return 0
         }
     }
 }

@@ -9,6 +9,11 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }
 
+/// `scan --format`: also SARIF 2.1.0, for CI code scanning.
+enum ScanFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, sarif
+}
+
 extension Severity: ExpressibleByArgument {}
 
 /// `tagwatch scan`: an ad-hoc scan of URLs, saved pages or built-site folders; keeps no state.
@@ -17,9 +22,10 @@ struct ScanCommand: ParsableCommand {
         commandName: "scan",
         abstract: "Scan pages (URLs, saved HTML files or folders of built HTML) and list their third-party resources.",
         discussion: """
-            With a registry (--registry FILE, or approved.yaml in the rules folder) each resource is held
+            With a registry (--registry FILE, or approved.yaml in the rules folder) each resource is held \
             against it and findings are listed.
-            Exit codes: 0 every target scanned (and no finding at or above --fail-on); 1 a finding at or
+
+            Exit codes: 0 every target scanned (and no finding at or above --fail-on); 1 a finding at or \
             above --fail-on; 2 usage or rules error; 3 some targets could not be scanned.
             """
     )
@@ -27,8 +33,11 @@ struct ScanCommand: ParsableCommand {
     @Argument(help: "Page URLs (http or https), saved HTML files (.html or .html.gz), or folders of built HTML.")
     var targets: [String] = []
 
-    @Option(name: .long, help: "Rules folder holding vendors/*.yaml (default: ./rules, then /etc/tagwatch/rules).")
+    @Option(name: .long, help: "Rules folder: its vendors/*.yaml add to (or, by file name, replace) the built-in catalog, its approved.yaml is the registry (default: ./rules, then /etc/tagwatch/rules, when present).")
     var rules: String?
+
+    @Flag(name: .customLong("no-builtin-catalog"), help: "Use only the rules folder's vendors/*.yaml, not the catalog built into tagwatch.")
+    var noBuiltinCatalog = false
 
     @Option(name: .long, help: "Approved-vendor registry (default: approved.yaml in the rules folder, if present).")
     var registry: String?
@@ -36,7 +45,7 @@ struct ScanCommand: ParsableCommand {
     @Option(name: .long, help: "A label every target carries, e.g. payment (repeatable).")
     var label: [String] = []
 
-    @Option(name: .customLong("fail-on"), help: "Exit 1 when a finding of this severity or above exists (info, low, medium, high, critical).")
+    @Option(name: .customLong("fail-on"), help: "Exit 1 when a finding of this severity or above exists.")
     var failOn: Severity?
 
     @Option(name: .customLong("first-party"), help: "A domain the company owns (repeatable).")
@@ -45,8 +54,8 @@ struct ScanCommand: ParsableCommand {
     @Option(name: .customLong("base-url"), help: "The URL a saved file (or the root of a folder) is served at.")
     var baseURL: String?
 
-    @Option(name: .long, help: "Output format: text or json.")
-    var format: OutputFormat = .text
+    @Option(name: .long, help: "Output format.")
+    var format: ScanFormat = .text
 
     @Option(name: .long, help: "Transfers at once.")
     var concurrency: Int = 16
@@ -54,17 +63,23 @@ struct ScanCommand: ParsableCommand {
     @Option(name: .customLong("per-host"), help: "Transfers at once to one host.")
     var perHost: Int = 4
 
-    @Option(name: .long, help: "Seconds a transfer may take in all.")
-    var timeout: Double = 20
+    @Option(name: .long, help: "How long a transfer may take in all, as in the config: 20s, 1m, or seconds.")
+    var timeout = DurationArgument(seconds: 20)
 
-    @Option(name: .customLong("connect-timeout"), help: "Seconds to establish a connection.")
-    var connectTimeout: Double = 10
+    @Option(name: .customLong("connect-timeout"), help: "How long establishing a connection may take (10s, or seconds).")
+    var connectTimeout = DurationArgument(seconds: 10)
 
-    @Option(name: .customLong("max-page-bytes"), help: "Largest page body accepted, in bytes.")
-    var maxPageBytes: Int = 5 * 1024 * 1024
+    @Option(name: .customLong("max-page-bytes"), help: "Largest page body accepted, as in the config: 5MB, 500KB, or bytes.")
+    var maxPageBytes = SizeArgument(bytes: 5 * 1024 * 1024)
 
     @Option(name: .customLong("user-agent"), help: "User-Agent header sent with each request.")
     var userAgent: String?
+
+    @Option(name: .long, help: "HTTP proxy for every fetch, e.g. http://proxy:3128; it replaces the *_proxy and no_proxy variables for this run.")
+    var proxy: String?
+
+    @Option(name: .customLong("no-proxy"), help: "With --proxy: a host that is fetched directly (repeatable).")
+    var noProxy: [String] = []
 
     @Flag(name: .customLong("no-follow"), help: "Report only what the HTML names: do not fetch the scripts pages load.")
     var noFollow = false
@@ -72,22 +87,24 @@ struct ScanCommand: ParsableCommand {
     @Flag(name: .customLong("follow-remote"), help: "For files and folders, also fetch scripts that are not on disk.")
     var followRemote = false
 
-    @Option(name: .customLong("max-script-bytes"), help: "Largest script or container followed, in bytes.")
-    var maxScriptBytes: Int = FollowOptions().maxScriptBytes
+    @Option(name: .customLong("max-script-bytes"), help: "Largest script or container followed: 8MB, 500KB, or bytes.")
+    var maxScriptBytes = SizeArgument(bytes: FollowOptions().maxScriptBytes)
 
     func validate() throws {
         if targets.isEmpty { throw ValidationError("name at least one URL, file or folder to scan") }
         if concurrency < 1 || concurrency > 1024 { throw ValidationError("--concurrency must be between 1 and 1024") }
         if !Limits.perHost.contains(perHost) { throw ValidationError("--per-host must be between 1 and \(Limits.perHost.upperBound)") }
-        for (name, value) in [("--timeout", timeout), ("--connect-timeout", connectTimeout)] where !Limits.check(value, Limits.timeout) {
-            throw ValidationError("\(name) must be a number of seconds \(Limits.describeSeconds(Limits.timeout)), not \(value)")
+        for (name, value) in [("--timeout", timeout.seconds), ("--connect-timeout", connectTimeout.seconds)] where !Limits.check(value, Limits.timeout) {
+            throw ValidationError("\(name) must be a duration \(Limits.describeSeconds(Limits.timeout)), not \(value)s")
         }
-        if !Limits.maxPageBytes.contains(maxPageBytes) {
-            throw ValidationError("--max-page-bytes must be between \(Limits.maxPageBytes.lowerBound) and \(Limits.maxPageBytes.upperBound)")
+        if !Limits.maxPageBytes.contains(maxPageBytes.bytes) {
+            throw ValidationError("--max-page-bytes must be between \(Limits.maxPageBytes.lowerBound) and \(Limits.maxPageBytes.upperBound) bytes")
         }
-        if maxScriptBytes < 1024 || maxScriptBytes > Limits.maxPageBytes.upperBound {
-            throw ValidationError("--max-script-bytes must be between 1024 and \(Limits.maxPageBytes.upperBound)")
+        if maxScriptBytes.bytes < 1024 || maxScriptBytes.bytes > Limits.maxPageBytes.upperBound {
+            throw ValidationError("--max-script-bytes must be between 1024 and \(Limits.maxPageBytes.upperBound) bytes")
         }
+        if let p = proxy, !Config.isProxyURL(p) { throw ValidationError("--proxy must be a proxy URL such as http://proxy:3128, not '\(p)'") }
+        if !noProxy.isEmpty && proxy == nil { throw ValidationError("--no-proxy needs --proxy") }
         if let b = baseURL, !(b.hasPrefix("http://") || b.hasPrefix("https://")) || URL(string: b)?.host == nil {
             throw ValidationError("--base-url must be an absolute http(s) URL, not '\(b)'")
         }
@@ -96,7 +113,8 @@ struct ScanCommand: ParsableCommand {
     func run() throws {
         let loaded: Rules
         do {
-            loaded = try Rules.load(directory: try RulesLocation.resolve(rules).directory, registryFile: registry)
+            loaded = try Rules.load(directory: try RulesLocation.resolve(rules).directory, registryFile: registry,
+                                    builtinCatalog: !noBuiltinCatalog)
         } catch {
             printError("\(error)")
             throw ExitCode(ExitStatus.usage)
@@ -115,16 +133,18 @@ struct ScanCommand: ParsableCommand {
         var options = FetchOptions()
         options.concurrency = concurrency
         options.perHost = perHost
-        options.timeout = timeout
-        options.connectTimeout = connectTimeout
-        options.maxBodyBytes = maxPageBytes
+        options.timeout = timeout.seconds
+        options.connectTimeout = connectTimeout.seconds
+        options.maxBodyBytes = maxPageBytes.bytes
         if let userAgent { options.userAgent = userAgent }
+        options.proxy = proxy
+        options.noProxy = noProxy
 
         let detector = Detector(catalog: catalog, firstPartyDomains: firstParty)
         var follow = FollowOptions()
         follow.enabled = !noFollow
         follow.remoteForFiles = followRemote
-        follow.maxScriptBytes = maxScriptBytes
+        follow.maxScriptBytes = maxScriptBytes.bytes
         let follower = ScriptFollower(catalog: catalog, detector: detector, fetchOptions: options, options: follow)
         let scanner = Scanner(detector: detector, fetchOptions: options, follower: follower)
         let jobs = Scanner.jobs(for: targets.map { Self.target(for: $0, baseURL: baseURL) })
@@ -135,6 +155,7 @@ struct ScanCommand: ParsableCommand {
         var failed = false
         var worst: Severity?
         var text = TextReport()
+        var sarifPages: [PageReport] = []
         let out = StandardOutput()
         if format == .json { out.write("{\n  \"pages\": [") }
         scanner.scan(jobs) { i, report in
@@ -152,6 +173,8 @@ struct ScanCommand: ParsableCommand {
                     out.write((next == 0 ? "\n    " : ",\n    ") + ScanOutput.page(r, withFindings: policy != nil).serialized(pretty: true, indent: 2))
                 case .text:
                     out.write(text.page(r))
+                case .sarif:
+                    sarifPages.append(r)
                 }
                 next += 1
             }
@@ -159,6 +182,9 @@ struct ScanCommand: ParsableCommand {
         switch format {
         case .json: out.write(jobs.isEmpty ? "]\n}\n" : "\n  ]\n}\n")
         case .text: out.write(text.totals())
+        case .sarif:
+            out.write(SARIFOutput.document(sarifPages, toolVersion: TagwatchVersion.string, registryUsed: policy != nil)
+                .serialized(pretty: true) + "\n")
         }
         out.flush()
         if jobs.isEmpty {
@@ -175,20 +201,28 @@ struct ScanCommand: ParsableCommand {
     }
 }
 
-/// Where the rules live when the user does not say.
+/// Where the rules live when the user does not say: `./rules`, then `/etc/tagwatch/rules`, when
+/// either is a folder; otherwise none, and the built-in catalog is used alone.
 struct RulesLocation {
-    var directory: String
-    var vendorsDirectory: String { (directory as NSString).appendingPathComponent("vendors") }
+    var directory: String?
+
+    static let searched = ["rules", Config.defaultRules]
 
     static func resolve(_ given: String?) throws -> RulesLocation {
-        if let given { return RulesLocation(directory: given) }
-        for candidate in ["rules", "/etc/tagwatch/rules", "/usr/local/share/tagwatch/rules"] {
+        if let given {
             var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate + "/vendors", isDirectory: &isDir), isDir.boolValue {
+            guard FileManager.default.fileExists(atPath: given, isDirectory: &isDir), isDir.boolValue else {
+                throw SourceError(file: given, line: nil, "rules folder not found")
+            }
+            return RulesLocation(directory: given)
+        }
+        for candidate in searched {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDir), isDir.boolValue {
                 return RulesLocation(directory: candidate)
             }
         }
-        throw SourceError(file: "rules", line: nil, "no rules folder found in ./rules or /etc/tagwatch/rules; pass --rules DIR")
+        return RulesLocation(directory: nil)
     }
 }
 

@@ -41,10 +41,14 @@ struct AlertsListCommand: ParsableCommand {
     @Flag(name: .long, help: "Only alerts still open.")
     var open = false
 
-    @Option(name: .long, help: "Output format: text or json.")
+    @Flag(name: .long, help: "The events the webhook's receiver has not taken yet, with each one's attempts and last error.")
+    var undelivered = false
+
+    @Option(name: .long, help: "Output format.")
     var format: OutputFormat = .text
 
     func run() throws {
+        if undelivered { return try listUndelivered() }
         let alerts = try location.open().alerts(openOnly: open)
         switch format {
         case .json:
@@ -56,6 +60,27 @@ struct AlertsListCommand: ParsableCommand {
                 let pages = a.pageCount == 1 ? "1 page" : "\(Alert.thousands(a.pageCount)) pages"
                 print("\(a.id)  \(a.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) [\(a.severity.rawValue)] \(a.kind.rawValue)  \(pages)  \(when)")
                 print("    \(a.message)")
+            }
+        }
+    }
+}
+
+extension AlertsListCommand {
+    func listUndelivered() throws {
+        let entries = try location.open().undeliveredWebhookEvents()
+        switch format {
+        case .json:
+            print(JSONValue.object([("undelivered", .array(entries.map { o in
+                .object([("event", AlertJSON.event(o.event)), ("attempts", .int(o.attempts)), ("last_attempt", .str(o.lastAttempt)),
+                         ("last_status", .num(o.lastStatus)), ("last_error", .str(o.lastError))])
+            }))]).serialized(pretty: true))
+        case .text:
+            if entries.isEmpty { print("no undelivered webhook events") }
+            for o in entries {
+                let e = o.event
+                print("\(e.seq)  \(e.event.rawValue) \(e.alert.kind.rawValue) [\(e.alert.severity.rawValue)] at \(e.at); \(o.attempts) attempt\(o.attempts == 1 ? "" : "s")\(o.lastAttempt.map { ", last \($0)" } ?? "")")
+                if let err = o.lastError { print("    last error: \(err)") }
+                print("    \(e.alert.message)")
             }
         }
     }
@@ -107,7 +132,7 @@ struct InventoryCommand: ParsableCommand {
 
     @OptionGroup var location: StateLocation
 
-    @Option(name: .long, help: "Output format: text, json or csv.")
+    @Option(name: .long, help: "Output format.")
     var format: Format = .text
 
     @Flag(name: .customLong("third-party"), help: "Only third-party resources.")
@@ -134,7 +159,7 @@ struct InventoryCommand: ParsableCommand {
         if scripts {
             let rows = try location.open().scriptInventory(label: label)
             // The registry, for each script's authorization; without a readable config, those columns stay empty.
-            let registry = (try? Config.load(file: location.config)).flatMap { c in try? Rules.load(directory: c.rules, registryFile: c.registry).registry }
+            let registry = (try? Config.load(file: location.config)).flatMap { c in try? Rules.load(directory: c.rules, registryFile: c.registry, builtinCatalog: c.builtinCatalog).registry }
             switch format {
             case .csv: print(ScriptInventoryOutput.csv(rows, registry: registry), terminator: "")
             case .json: print(ScriptInventoryOutput.json(rows, registry: registry))

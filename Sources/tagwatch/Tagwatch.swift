@@ -9,7 +9,7 @@ struct Tagwatch: AsyncParsableCommand {
         abstract: "Watch your own web pages for third-party scripts, tags, pixels and frames nobody approved.",
         version: TagwatchVersion.string,
         subcommands: [ScanCommand.self, RunCommand.self, AlertsCommand.self, InventoryCommand.self, ReportCommand.self, RulesCommand.self,
-                      CSPCommand.self]
+                      ConfigCommand.self, CSPCommand.self]
     )
 }
 

@@ -331,14 +331,21 @@ public enum CatalogLoader {
     }
 
     public static func load(file path: String, into catalog: inout Catalog, errors: inout [SourceError]) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            errors.append(SourceError(file: path, line: nil, "cannot read this file"))
+            return
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            errors.append(SourceError(file: path, line: nil, "not UTF-8 text"))
+            return
+        }
+        load(text: text, path: path, into: &catalog, errors: &errors)
+    }
+
+    /// Loads one catalog file's YAML `text`; `path` names it in errors and lookups.
+    public static func load(text: String, path: String, into catalog: inout Catalog, errors: inout [SourceError]) {
         let seq: Node.Sequence
         do {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw SourceError(file: path, line: nil, "cannot read this file")
-            }
-            guard let text = String(data: data, encoding: .utf8) else {
-                throw SourceError(file: path, line: nil, "not UTF-8 text")
-            }
             guard let root = try YAMLMap.load(file: path, text: text, what: "a vendor catalog file") else { return }
             try root.checkKeys(["vendors"], in: "a vendor catalog file")
             guard let list = root.node("vendors") else { return }

@@ -75,9 +75,10 @@ public struct Detector: Sendable {
         path.hasSuffix(".js") || path.hasSuffix(".mjs") || path.containsBytes("/gtag/js") || path.containsBytes(".js/") || url.containsBytes(".js?")
     }
 
-    /// The page's resources, deduplicated by kind and URL, in document order.
-    public func detect(_ extraction: Extraction, pageURL: String) -> [Resource] {
-        let pageHost = URLResolver.host(of: pageURL)
+    /// The page's resources, deduplicated by kind and URL, in document order. `siteURL` (default:
+    /// the page's URL) is the site first-party is judged against: a saved file's canonical URL.
+    public func detect(_ extraction: Extraction, pageURL: String, siteURL: String? = nil) -> [Resource] {
+        let pageHost = URLResolver.host(of: siteURL ?? pageURL)
         let pageDomain = pageHost.map { psl.registrableDomain($0) }
         var resources: [Resource] = []
         var seen = Set<String>()

@@ -75,7 +75,9 @@ public struct Extractor: Sendable {
                 }
             }
         }
-        var extraction = Extraction(resources: resources, inlineScripts: walker.inlineScripts, baseURL: baseURL)
+        let canonical = (walker.canonical ?? walker.ogURL).flatMap { URLResolver.resolve($0, against: baseURL) }
+            .flatMap { u in u.hasPrefix("http://") || u.hasPrefix("https://") ? u : nil }
+        var extraction = Extraction(resources: resources, inlineScripts: walker.inlineScripts, baseURL: baseURL, canonicalURL: canonical)
         extraction.warnings = warnings
         return extraction
     }
@@ -125,7 +127,7 @@ public struct Extractor: Sendable {
 
 /// The element names the extractor cares about.
 private enum Tag {
-    case script, iframe, img, link, form, object, embed, noscript, base, frame, svg, image, source, input, video
+    case script, iframe, img, link, form, object, embed, noscript, base, frame, svg, image, source, input, video, meta
 }
 
 private func tagOf(_ name: UnsafePointer<xmlChar>) -> Tag? {
@@ -146,6 +148,7 @@ private func tagOf(_ name: UnsafePointer<xmlChar>) -> Tag? {
     case UInt8(ascii: "e"): return eq("embed") ? .embed : nil
     case UInt8(ascii: "n"): return eq("noscript") ? .noscript : nil
     case UInt8(ascii: "b"): return eq("base") ? .base : nil
+    case UInt8(ascii: "m"): return eq("meta") ? .meta : nil
     default: return nil
     }
 }
@@ -174,6 +177,9 @@ fileprivate struct Walker {
     var raw: [RawResource] = []
     var inlineScripts: [String] = []
     var baseHref: String?
+    /// `<link rel=canonical href>` and `<meta property=og:url content>`, first of each.
+    var canonical: String?
+    var ogURL: String?
     var warnings: [String] = []
     /// How many `iframe srcdoc` documents this one is nested in (each is parsed as a document).
     var srcdocDepth = 0
@@ -254,6 +260,7 @@ fileprivate struct Walker {
                         if rels.contains(where: { loadingRels.contains(String($0)) }) {
                             add(attr(n, "href"), .link, integrity: attr(n, "integrity"))
                         }
+                        if canonical == nil, !inNS, rels.contains("canonical"), let h = attr(n, "href"), !h.isEmpty { canonical = h }
                     }
                 case .form:
                     add(attr(n, "action"), .form)
@@ -263,6 +270,9 @@ fileprivate struct Walker {
                 case .embed:
                     add(attr(n, "src"), .object)
                     parseDataDocument(attr(n, "src"))
+                case .meta:
+                    if ogURL == nil, !inNS, (attr(n, "property") ?? attr(n, "name"))?.lowercased() == "og:url",
+                       let c = attr(n, "content"), !c.isEmpty { ogURL = c }
                 case .base:
                     if baseHref == nil, let h = attr(n, "href"), !h.isEmpty { baseHref = h }
                 case .noscript:

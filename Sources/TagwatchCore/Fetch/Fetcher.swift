@@ -11,6 +11,11 @@ public struct FetchOptions: Sendable {
     public var maxBodyBytes: Int = 5 * 1024 * 1024
     public var maxRedirects: Int = 10
     public var userAgent: String = "tagwatch/0.1 (+https://github.com/tagwatch/tagwatch)"
+    /// An HTTP proxy for every transfer (`proxy:`, `--proxy`; CURLOPT_PROXY). When set it
+    /// replaces libcurl's `*_proxy`/`no_proxy` variables: hosts in `noProxy` alone go direct.
+    /// nil: libcurl reads those variables itself.
+    public var proxy: String?
+    public var noProxy: [String] = []
     /// A PEM file of certificate authorities to trust instead of the system's (an internal CA);
     /// nil: the system's store. Verification itself is never turned off.
     public var caFile: String?
@@ -164,6 +169,11 @@ public struct Fetcher: Sendable {
         self.options = options
     }
 
+    /// libcurl's global init, once per process (for other users of libcurl in Fetch/).
+    static func initializeCurl() {
+        precondition(curlGlobalInit, "curl_global_init failed")
+    }
+
     /// Fetches every URL, calling `deliver` on the calling thread as each transfer ends.
     /// Blocks until all are done or `cancellation` fires (then the rest end with an error).
     /// `admit` is asked before each new transfer starts: while it says no, no transfer starts,
@@ -305,6 +315,10 @@ public struct Fetcher: Sendable {
         _ = ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
         if let caFile = options.caFile { _ = ccurl_setopt_str(easy, CURLOPT_CAINFO, caFile) }
         _ = ccurl_setopt_str(easy, CURLOPT_USERAGENT, options.userAgent)
+        if let proxy = options.proxy {
+            _ = ccurl_setopt_str(easy, CURLOPT_PROXY, proxy)
+            _ = ccurl_setopt_str(easy, CURLOPT_NOPROXY, options.noProxy.joined(separator: ","))
+        }
         if let headers = transfer.requestHeaders { _ = ccurl_setopt_slist(easy, CURLOPT_HTTPHEADER, headers) }
         _ = ccurl_setopt_write(easy, CURLOPT_WRITEFUNCTION, writeCallback)
         _ = ccurl_setopt_ptr(easy, CURLOPT_WRITEDATA, me)

@@ -128,6 +128,8 @@ public struct AlertFeed: Sendable {
     public var path: String
     public var title: String
     public var homeURL: String?
+    /// File mode for the feed (`alerts.feed_public: true`: 0644, readable by anyone); nil: the umask's.
+    public var mode: Int?
 
     public init(path: String, title: String, homeURL: String?) {
         self.path = path
@@ -170,7 +172,7 @@ public struct AlertFeed: Sendable {
     /// `store`: where to learn how each vendor got onto the pages (`via`).
     public func write(_ events: [AlertEvent], store: Store? = nil) throws {
         let text = document(events, via: { a in (try? store?.via(of: a)) ?? [] }).serialized(pretty: true) + "\n"
-        try AtomicFile.write(text, to: path, what: "feed")
+        try AtomicFile.write(text, to: path, what: "feed", mode: mode.map { mode_t($0) } ?? AtomicFile.readableMode)
     }
 }
 

@@ -6,11 +6,12 @@ import Foundation
 public enum AtomicFile {
     public static let readableMode: mode_t = 0o640
 
-    public static func write(_ text: String, to path: String, what: String) throws {
+    /// `mode`: the file's mode whatever the umask (default 0640; a public feed asks for 0644).
+    public static func write(_ text: String, to path: String, what: String, mode: mode_t = readableMode) throws {
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let tmp = path + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, readableMode)
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw FileSourceError("cannot write \(what) \(tmp): \("\(String(cString: strerror(errno))) (errno \(errno))")") }
         var failure: String?
         var bytes = Array(text.utf8)[...]
@@ -23,7 +24,7 @@ public enum AtomicFile {
             }
             bytes = bytes.dropFirst(n)
         }
-        if failure == nil && fchmod(fd, readableMode) != 0 { failure = "\(String(cString: strerror(errno))) (errno \(errno))" }
+        if failure == nil && fchmod(fd, mode) != 0 { failure = "\(String(cString: strerror(errno))) (errno \(errno))" }
         if failure == nil && fsync(fd) != 0 { failure = "\(String(cString: strerror(errno))) (errno \(errno))" }
         close(fd)
         if let failure {

@@ -28,7 +28,12 @@ public struct Config: Sendable, Equatable {
     public var maxPageBytes = 5 * 1024 * 1024
     public var maxRedirects = 10
     public var userAgent = FetchOptions().userAgent
-    public var rules: String
+    /// The rules folder (`rules:`; default `/etc/tagwatch/rules` when it exists): its
+    /// `vendors/*.yaml` add to or replace files of the built-in catalog, and its `approved.yaml`
+    /// is the registry. nil: the built-in catalog alone.
+    public var rules: String?
+    /// `builtin_catalog: false` uses only the rules folder's `vendors/`.
+    public var builtinCatalog = true
     public var registry: String?
     public var state: String
     public var unreachableAfter = 2
@@ -38,6 +43,10 @@ public struct Config: Sendable, Equatable {
     public var feedTitle = "tagwatch alerts"
     public var feedHomeURL: String?
     public var feedItems = 500
+    /// `alerts.feed_public: true`: the feed is written 0644 (anyone may read it), whatever the umask.
+    public var feedPublic = false
+    /// `alerts.webhook`: each alert event POSTed, from an outbox in the state.
+    public var webhook: WebhookConfig?
     /// `alerts.group_by`: one alert per (kind, subject) across pages (`vendor`, the default) or per page.
     public var alertGrouping: AlertGrouping = .vendor
     /// `alerts.report`: the HTML report, rewritten after every cycle.
@@ -47,6 +56,11 @@ public struct Config: Sendable, Equatable {
     /// `integrity: {labels: [payment]}`: pages whose scripts and headers are recorded and held to
     /// SRI; empty: every page's scripts are recorded, and none is held to SRI or watched for headers.
     public var integrityLabels: [String] = []
+    /// `metrics:` a node_exporter textfile-collector file (`*.prom`) rewritten after each cycle.
+    public var metrics: String?
+    /// `proxy:` an HTTP proxy for every fetch and the webhook; `no_proxy:` hosts that go direct.
+    public var proxy: String?
+    public var noProxy: [String] = []
 
     public enum LogFormat: String, Sendable, CaseIterable { case logfmt, json }
 
@@ -59,14 +73,17 @@ public struct Config: Sendable, Equatable {
         o.maxBodyBytes = maxPageBytes
         o.maxRedirects = maxRedirects
         o.userAgent = userAgent
+        o.proxy = proxy
+        o.noProxy = noProxy
         return o
     }
 
     static let topKeys = ["targets", "first_party", "interval", "jitter", "concurrency", "per_host", "timeout",
-                          "connect_timeout", "max_page_bytes", "max_redirects", "user_agent", "rules", "registry",
-                          "state", "unreachable_after", "alerts", "follow", "integrity"]
+                          "connect_timeout", "max_page_bytes", "max_redirects", "user_agent", "rules", "builtin_catalog", "registry",
+                          "state", "unreachable_after", "alerts", "follow", "integrity", "metrics", "proxy", "no_proxy"]
     static let followKeys = ["enabled", "max_script_bytes", "max_scripts", "max_total_bytes", "depth", "remote_for_files"]
-    static let alertKeys = ["log", "log_format", "feed", "feed_title", "feed_home_url", "feed_items", "group_by", "report"]
+    static let alertKeys = ["log", "log_format", "feed", "feed_title", "feed_home_url", "feed_items", "group_by", "report",
+                            "feed_public", "webhook"]
     static let targetKeys = ["url", "sitemap", "file", "base_url", "labels", "limit"]
 
     public static func load(file path: String) throws -> Config {
@@ -77,7 +94,7 @@ public struct Config: Sendable, Equatable {
         func resolve(_ p: String) -> String {
             p.hasPrefix("/") ? p : ((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent(p)
         }
-        var c = Config(file: path, rules: "/etc/tagwatch/rules", state: "/var/lib/tagwatch/state.sqlite")
+        var c = Config(file: path, rules: nil, state: "/var/lib/tagwatch/state.sqlite")
         guard let m = try YAMLMap.load(file: path, text: String(decoding: data, as: UTF8.self), what: "the config") else {
             throw SourceError(file: path, line: nil, "the config is empty; it needs at least 'targets'")
         }
@@ -154,9 +171,37 @@ public struct Config: Sendable, Equatable {
             c.maxPageBytes = n
         }
         if let v = try m.string("user_agent") { c.userAgent = v }
-        if let v = try m.string("rules") { c.rules = resolve(v) }
+        if let v = try m.string("rules") {
+            c.rules = resolve(v)
+        } else if FileManager.default.fileExists(atPath: Config.defaultRules) {
+            c.rules = Config.defaultRules
+        }
+        if let v = try m.string("builtin_catalog") {
+            switch v.lowercased() {
+            case "true", "yes", "on": c.builtinCatalog = true
+            case "false", "no", "off": c.builtinCatalog = false
+            default: throw err("builtin_catalog", "'builtin_catalog' must be true or false, not '\(v)'")
+            }
+        }
+        if !c.builtinCatalog, c.rules == nil {
+            throw err("builtin_catalog", "'builtin_catalog: false' needs 'rules:', a folder with vendors/*.yaml")
+        }
         if let v = try m.string("registry") { c.registry = resolve(v) }
         if let v = try m.string("state") { c.state = resolve(v) }
+        if let v = try m.string("proxy") {
+            guard Self.isProxyURL(v) else {
+                throw err("proxy", "'proxy' must be a proxy URL such as http://proxy.example.com:3128, not '\(v)'")
+            }
+            c.proxy = v
+        }
+        c.noProxy = try m.strings("no_proxy")
+        if !c.noProxy.isEmpty, c.proxy == nil { throw err("no_proxy", "'no_proxy' needs 'proxy'") }
+        if let v = try m.string("metrics") {
+            guard v.hasSuffix(".prom") else {
+                throw err("metrics", "'metrics' must be a file ending in .prom (node_exporter's textfile collector reads only those), not '\(v)'")
+            }
+            c.metrics = resolve(v)
+        }
         if let a = m.node("alerts") {
             let am = try YAMLMap(file: path, node: a, what: "'alerts'")
             try am.checkKeys(alertKeys, in: "'alerts'")
@@ -183,6 +228,14 @@ public struct Config: Sendable, Equatable {
                 }
                 c.feedItems = v
             }
+            if let v = try am.string("feed_public") {
+                switch v.lowercased() {
+                case "true", "yes", "on": c.feedPublic = true
+                case "false", "no", "off": c.feedPublic = false
+                default: throw SourceError(file: path, line: am.lineOf("feed_public"), "'alerts.feed_public' must be true or false, not '\(v)'")
+                }
+            }
+            if let n = am.node("webhook") { c.webhook = try WebhookConfig.load(file: path, node: n) }
         }
         if let n = m.node("integrity") {
             let im = try YAMLMap(file: path, node: n, what: "'integrity'")
@@ -220,6 +273,19 @@ public struct Config: Sendable, Equatable {
             }
         }
         return c
+    }
+
+    /// The rules folder used when the config names none and it exists.
+    public static let defaultRules = "/etc/tagwatch/rules"
+
+    /// http://, https://, socks5:// … with a host (libcurl's proxy schemes), or host:port.
+    public static func isProxyURL(_ s: String) -> Bool {
+        let schemes = ["http://", "https://", "socks4://", "socks4a://", "socks5://", "socks5h://"]
+        let l = s.lowercased()
+        if let scheme = schemes.first(where: { l.hasPrefix($0) }) {
+            return URL(string: "http://" + s.dropFirst(scheme.count))?.host?.isEmpty == false
+        }
+        return !s.contains("://") && URL(string: "http://" + s)?.host?.isEmpty == false
     }
 
     static func isHTTPURL(_ s: String) -> Bool {

@@ -29,7 +29,7 @@ public struct PageObservation: Sendable {
 /// and alerts with their events. Each cycle is written in one transaction, so a process
 /// killed at any moment leaves every finished scan whole.
 public final class Store {
-    static let schemaVersion = 5
+    static let schemaVersion = 6
     let db: Database
     /// How findings become alerts (`alerts.group_by`); the state remembers each alert's own.
     public var grouping: AlertGrouping
@@ -110,7 +110,15 @@ public final class Store {
             CREATE TABLE scan_vendors(scan_id INTEGER NOT NULL REFERENCES scans(id), vendor_id TEXT NOT NULL,
                                       pages INTEGER NOT NULL, PRIMARY KEY(scan_id, vendor_id)) WITHOUT ROWID;
             """,
-            // 5: unchanged pages nearly free (issue 12): each page's validators, body hash and last
+            // 5: the webhook's outbox (issue 13): one row per event to POST, kept until the receiver
+            // took it; the cursor is the last event enqueued, so each event is enqueued once.
+            """
+            CREATE TABLE webhook_outbox(seq INTEGER PRIMARY KEY REFERENCES events(seq), attempts INTEGER NOT NULL DEFAULT 0,
+                                        last_attempt TEXT, last_status INTEGER, last_error TEXT, delivered_at TEXT);
+            CREATE INDEX webhook_outbox_pending ON webhook_outbox(seq) WHERE delivered_at IS NULL;
+            CREATE TABLE webhook_cursor(id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+            """,
+            // 6: unchanged pages nearly free (issue 12): each page's validators, body hash and last
             // observation (a JSON PageReport without findings), reused when the server answers 304
             // or sends the same bytes.
             """

@@ -11,6 +11,8 @@ public struct CycleSummary: Sendable {
     public var cancelled: Bool
     /// Sinks that could not be written this cycle (with the OS error); their events stay pending.
     public var sinkErrors: [String] = []
+    /// Events still in the webhook's outbox after the cycle (the receiver failed).
+    public var webhookPending = 0
 }
 
 /// The daemon's job, once: expand targets, scan, hold against the registry, remember,
@@ -22,7 +24,7 @@ public struct Watcher: Sendable {
     /// Loads the rules the config names; a bad rules file fails here, before anything runs.
     public init(config: Config) throws {
         self.config = config
-        rules = try Rules.load(directory: config.rules, registryFile: config.registry)
+        rules = try Rules.load(directory: config.rules, registryFile: config.registry, builtinCatalog: config.builtinCatalog)
     }
 
     /// Turns the configured targets into page jobs; sitemaps are fetched and read here.
@@ -106,7 +108,8 @@ public struct Watcher: Sendable {
         // Anything a killed process or a failing sink left undelivered; a sink that still fails
         // is reported by the delivery at the end of this cycle, once.
         _ = try deliver(store: store)
-        let started = Timestamp.string(now())
+        let startedAt = now()
+        let started = Timestamp.string(startedAt)
         var jobs = jobs(cancellation: cancellation)
         // Pages whose last observation is stored are fetched conditionally. Payment pages (with an
         // integrity label) are always scanned and followed whole: a script can change behind
@@ -143,15 +146,42 @@ public struct Watcher: Sendable {
                                 finished: Timestamp.string(now()), cancelled: true)
         }
         let done = observations.compactMap { $0 }
-        let finished = Timestamp.string(now())
+        let finishedAt = now()
+        let finished = Timestamp.string(finishedAt)
         let events = try store.record(cycle: done, started: started, finished: finished, unreachableAfter: config.unreachableAfter)
-        let sinkErrors = try deliver(store: store, afterCycle: true)
+        let delivery = try deliverAll(store: store, afterCycle: true)
+        var sinkErrors = delivery.errors
         if let report = config.report {
             try Report.load(store: store, registry: rules.registry, title: config.feedTitle, now: now()).write(to: report)
         }
-        return CycleSummary(pages: done.count, failed: done.filter { $0.report.error != nil }.count,
-                            resources: done.reduce(0) { $0 + $1.report.resources.count }, events: events,
-                            openAlerts: try store.openAlerts(), finished: finished, cancelled: false, sinkErrors: sinkErrors)
+        var summary = CycleSummary(pages: done.count, failed: done.filter { $0.report.error != nil }.count,
+                                   resources: done.reduce(0) { $0 + $1.report.resources.count }, events: events,
+                                   openAlerts: try store.openAlerts(), finished: finished, cancelled: false, sinkErrors: [])
+        summary.webhookPending = delivery.webhookPending
+        if let metrics = config.metrics {
+            // The metrics file fails alone: the cycle is recorded and its alerts delivered already.
+            do {
+                try MetricsFile(path: metrics).write(Self.metrics(done, summary, started: startedAt, finished: finishedAt))
+            } catch {
+                sinkErrors.append("\(error)")
+            }
+        }
+        summary.sinkErrors = sinkErrors
+        return summary
+    }
+
+    static func metrics(_ done: [PageObservation], _ s: CycleSummary, started: Date, finished: Date) -> CycleMetrics {
+        let resources = done.flatMap(\.report.resources)
+        let third = resources.filter { $0.party == .third }
+        var open: [Severity: Int] = [:]
+        for a in s.openAlerts { open[a.severity, default: 0] += 1 }
+        let raised = s.events.filter { $0.event == .raised }.count
+        return CycleMetrics(durationSeconds: finished.timeIntervalSince(started), pages: s.pages, failed: s.failed,
+                            resources: resources.count, thirdPartyResources: third.count,
+                            vendors: Set(resources.compactMap { $0.vendor?.id }).count,
+                            unknownHosts: Set(third.filter { $0.vendor == nil }.map(\.host)).count,
+                            openAlerts: open, raised: raised, resolved: s.events.count - raised,
+                            finishedAt: finished.timeIntervalSince1970)
     }
 
     private func observe(_ report: PageReport, page: String, labels: [String], policy: Policy, today: String) -> PageObservation {
@@ -172,8 +202,22 @@ public struct Watcher: Sendable {
     /// and gets each of them once when it works again, while the others are not written twice.
     /// After a cycle the feed is written even with nothing new, so a reader subscribed at install
     /// time finds a (possibly empty) feed. Throws only when the state itself cannot be read or written.
+    /// The webhook's events are enqueued in its outbox first, then POSTed after the others; a
+    /// receiver that fails is an error here too, and the events wait for the next pass.
     @discardableResult
     public func deliver(store: Store, afterCycle: Bool = false) throws -> [String] {
+        try deliverAll(store: store, afterCycle: afterCycle).errors
+    }
+
+    func deliverAll(store: Store, afterCycle: Bool) throws -> (errors: [String], webhookPending: Int) {
+        if config.webhook != nil { try store.enqueueWebhookEvents() }
+        var errors = try deliverFiles(store: store, afterCycle: afterCycle)
+        let pass = try deliverWebhook(store: store)
+        if let e = pass.error { errors.append(e) }
+        return (errors, pass.pending)
+    }
+
+    private func deliverFiles(store: Store, afterCycle: Bool) throws -> [String] {
         let pending = try store.undeliveredEvents()
         let last = pending.map(\.seq).max()
         guard last != nil || afterCycle else { return [] }
@@ -192,8 +236,9 @@ public struct Watcher: Sendable {
         }
         if let feed = config.feed, try last.map({ try store.sinkProgress("feed") < $0 }) ?? afterCycle {
             do {
-                try AlertFeed(path: feed, title: config.feedTitle, homeURL: config.feedHomeURL)
-                    .write(try store.recentEvents(limit: config.feedItems), store: store)
+                var sink = AlertFeed(path: feed, title: config.feedTitle, homeURL: config.feedHomeURL)
+                sink.mode = config.feedPublic ? 0o644 : nil
+                try sink.write(try store.recentEvents(limit: config.feedItems), store: store)
                 if let last { try store.setSinkProgress("feed", seq: last) }
             } catch let e as FileSourceError {
                 errors.append("\(e); the feed is rewritten when it can be")
@@ -201,5 +246,16 @@ public struct Watcher: Sendable {
         }
         if errors.isEmpty, let last { try store.markDelivered(upTo: last) }
         return errors
+    }
+
+    /// A pass over the webhook's outbox on its own, for the daemon's retries between cycles.
+    public func retryWebhook() throws -> WebhookSender.Pass {
+        try deliverWebhook(store: try Store(path: config.state, grouping: config.alertGrouping))
+    }
+
+    /// One pass over the webhook's outbox (none without a webhook).
+    public func deliverWebhook(store: Store) throws -> WebhookSender.Pass {
+        guard let hook = config.webhook else { return WebhookSender.Pass() }
+        return try WebhookSender(config: hook, userAgent: config.userAgent, proxy: config.proxy, noProxy: config.noProxy).deliver(store: store)
     }
 }
