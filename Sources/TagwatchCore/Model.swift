@@ -209,8 +209,8 @@ public struct PageReport: Sendable, Codable {
     public var securityHeaders: [String: String] = [:]
     /// What the server said identifies this version of the page (daemon cycles only).
     public var validators: PageValidators?
-    /// The server answered 304, or the same bytes as last time: nothing here was parsed, and the
-    /// daemon reuses the page's last observation.
+    /// The server answered 304, or the same bytes as last time, and following the stored
+    /// observation's scripts again found what it holds: the daemon only touches "last seen".
     public var unchanged = false
 
     /// Findings are the policy's verdict of the day, so a stored report leaves them out.

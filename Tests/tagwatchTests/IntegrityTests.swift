@@ -85,8 +85,9 @@ import TagwatchTestSupport
         ((try? String(contentsOfFile: dir + "/alerts.log", encoding: .utf8)) ?? "").split(separator: "\n").count
     }
 
-    /// A payment page is never taken as unchanged from a 304 (issue 12): a script can change
-    /// behind an unchanged page, so it is fetched and followed whole every cycle.
+    /// A payment page is never fetched conditionally (issue 12): its headers are watched and a
+    /// 304 need not repeat them, so it is fetched and parsed whole every cycle; a script that
+    /// changes behind it is seen.
     @Test func paymentPagesAreAlwaysScannedWhole() throws {
         defer { cleanUp() }
         for _ in 0..<2 { #expect(try once().status == 0) }

@@ -111,9 +111,9 @@ public struct Watcher: Sendable {
         let startedAt = now()
         let started = Timestamp.string(startedAt)
         var jobs = jobs(cancellation: cancellation)
-        // Pages whose last observation is stored are fetched conditionally. Payment pages (with an
-        // integrity label) are always scanned and followed whole: a script can change behind
-        // an unchanged page, and there it must be seen each cycle.
+        // Pages whose last observation is stored are fetched conditionally (their scripts are
+        // followed again either way). Payment pages (with an integrity label) are always fetched
+        // and parsed whole: their headers are watched, and a 304 need not repeat them.
         let known = try store.pageValidators()
         let integrityLabels = Set(config.integrityLabels)
         var conditional: [Int] = []
