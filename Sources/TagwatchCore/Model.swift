@@ -178,12 +178,13 @@ public struct Resource: Sendable, Hashable, Codable {
         self.tag = tag
     }
 
-    /// How it got onto the page, in words, for findings and alerts: nil for the page's own HTML.
+    /// How it got onto the page, as a verb phrase for findings and alerts ("loaded from inside
+    /// GTM-ABC1234 (tag __hjtc #12)", "loaded by URL"): nil for the page's own HTML.
     public var provenance: String? {
         guard let via else { return nil }
         if let tag {
             let container = tag.container ?? via
-            var s = "inside \(container) (tag \(tag.type)"
+            var s = "loaded from inside \(container) (tag \(tag.type)"
             if let id = tag.id { s += " #\(id)" }
             if !tag.consent.isEmpty { s += ", waits for consent: \(tag.consent.joined(separator: ", "))" }
             return s + ")"

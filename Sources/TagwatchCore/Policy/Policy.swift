@@ -167,7 +167,7 @@ public struct Policy: Sendable {
         for r in page.resources where r.kind != .form {
             guard let directive = ContentSecurityPolicy.directive(for: r.kind), !r.url.contains("#inline-script-"),
                   csp.allows(r.url, directive: directive, pageURL: url) == false else { continue }
-            let came = r.provenance.map { " (it came in \($0))" } ?? ""
+            let came = r.provenance.map { " (it is \($0))" } ?? ""
             out.append(Finding(kind: .cspBlocks, severity: .low, page: url, vendor: r.vendor, subject: r.url, resourceURL: r.url,
                                message: "The Content-Security-Policy of \(url) blocks the \(r.kind.rawValue) \(r.url)\(came) under \(directive): browsers do not load it, so the page or the policy is out of date."))
         }
@@ -205,7 +205,7 @@ public struct Policy: Sendable {
             }
             guard r.party == .third else { continue }
             // How it got there, for resources a script or container named rather than the HTML.
-            let came = r.provenance.map { " It came in \($0)." } ?? ""
+            let came = r.provenance.map { " It is \($0)." } ?? ""
             guard let v = r.vendor else {
                 add(Finding(kind: .unknownThirdParty, severity: .medium, page: url, vendor: nil, subject: r.host, resourceURL: r.url) {
                     "On \($0), \(Policy.article(r.kind.rawValue)) \(r.kind.rawValue) is loaded from \(r.host), a third party no vendor in the catalog is known to run.\(came)"
