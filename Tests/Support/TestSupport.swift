@@ -496,3 +496,27 @@ public final class IdleListener: @unchecked Sendable {
 
     deinit { close(fd) }
 }
+
+/// The state's schema as the first release wrote it (schema 1), frozen here so migration tests
+/// build an old state file with the SQL of that release, whatever Store.swift says today.
+public enum StateFixtures {
+    public static let schemaOne = """
+        CREATE TABLE scans(id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT NOT NULL,
+                           pages INTEGER NOT NULL, failed INTEGER NOT NULL, resources INTEGER NOT NULL);
+        CREATE TABLE pages(url TEXT PRIMARY KEY, target TEXT NOT NULL, labels TEXT NOT NULL, first_seen TEXT NOT NULL,
+                           last_scan INTEGER, last_status INTEGER, last_error TEXT, failures INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE resources(page TEXT NOT NULL, url TEXT NOT NULL, kind TEXT NOT NULL, host TEXT NOT NULL,
+                           party TEXT NOT NULL, vendor_id TEXT, vendor_name TEXT, company TEXT, category TEXT,
+                           tag_ids TEXT NOT NULL, integrity TEXT, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+                           last_scan INTEGER NOT NULL, PRIMARY KEY(page, url, kind));
+        CREATE TABLE alerts(id TEXT PRIMARY KEY, kind TEXT NOT NULL, severity TEXT NOT NULL, page TEXT NOT NULL,
+                           subject TEXT NOT NULL, vendor_id TEXT, vendor_name TEXT, company TEXT, category TEXT,
+                           resource_url TEXT, message TEXT NOT NULL, first_seen TEXT NOT NULL, state TEXT NOT NULL,
+                           raised_at TEXT NOT NULL, resolved_at TEXT);
+        CREATE TABLE events(seq INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL REFERENCES alerts(id),
+                           event TEXT NOT NULL, at TEXT NOT NULL, delivered INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX alerts_state ON alerts(state);
+        CREATE INDEX events_undelivered ON events(delivered) WHERE delivered = 0;
+        PRAGMA user_version = 1;
+        """
+}

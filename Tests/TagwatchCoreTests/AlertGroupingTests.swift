@@ -95,23 +95,7 @@ import TagwatchTestSupport
     /// A state file of schema 1 (before grouping), written with the SQL of that schema.
     func schemaOneState(_ path: String) throws {
         let db = try Database(path: path)
-        try db.exec("""
-            CREATE TABLE scans(id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT NOT NULL,
-                               pages INTEGER NOT NULL, failed INTEGER NOT NULL, resources INTEGER NOT NULL);
-            CREATE TABLE pages(url TEXT PRIMARY KEY, target TEXT NOT NULL, labels TEXT NOT NULL, first_seen TEXT NOT NULL,
-                               last_scan INTEGER, last_status INTEGER, last_error TEXT, failures INTEGER NOT NULL DEFAULT 0);
-            CREATE TABLE resources(page TEXT NOT NULL, url TEXT NOT NULL, kind TEXT NOT NULL, host TEXT NOT NULL,
-                               party TEXT NOT NULL, vendor_id TEXT, vendor_name TEXT, company TEXT, category TEXT,
-                               tag_ids TEXT NOT NULL, integrity TEXT, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
-                               last_scan INTEGER NOT NULL, PRIMARY KEY(page, url, kind));
-            CREATE TABLE alerts(id TEXT PRIMARY KEY, kind TEXT NOT NULL, severity TEXT NOT NULL, page TEXT NOT NULL,
-                               subject TEXT NOT NULL, vendor_id TEXT, vendor_name TEXT, company TEXT, category TEXT,
-                               resource_url TEXT, message TEXT NOT NULL, first_seen TEXT NOT NULL, state TEXT NOT NULL,
-                               raised_at TEXT NOT NULL, resolved_at TEXT);
-            CREATE TABLE events(seq INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL REFERENCES alerts(id),
-                               event TEXT NOT NULL, at TEXT NOT NULL, delivered INTEGER NOT NULL DEFAULT 0);
-            PRAGMA user_version = 1;
-            """)
+        try db.exec(StateFixtures.schemaOne)
         for (n, page) in ["https://a.test/1", "https://a.test/2", "https://a.test/3"].enumerated() {
             let id = Alert.id(forKey: "unapproved-vendor|\(page)|hotjar")
             try db.query("""

@@ -543,23 +543,8 @@ import TagwatchTestSupport
         let made = try runProgram(["python3", "-c", """
             import sqlite3, sys
             c = sqlite3.connect(sys.argv[1])
+            c.executescript(sys.argv[2])
             c.executescript('''
-            CREATE TABLE scans(id INTEGER PRIMARY KEY, started TEXT NOT NULL, finished TEXT NOT NULL,
-                               pages INTEGER NOT NULL, failed INTEGER NOT NULL, resources INTEGER NOT NULL);
-            CREATE TABLE pages(url TEXT PRIMARY KEY, target TEXT NOT NULL, labels TEXT NOT NULL, first_seen TEXT NOT NULL,
-                               last_scan INTEGER, last_status INTEGER, last_error TEXT, failures INTEGER NOT NULL DEFAULT 0);
-            CREATE TABLE resources(page TEXT NOT NULL, url TEXT NOT NULL, kind TEXT NOT NULL, host TEXT NOT NULL,
-                               party TEXT NOT NULL, vendor_id TEXT, vendor_name TEXT, company TEXT, category TEXT,
-                               tag_ids TEXT NOT NULL, integrity TEXT, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
-                               last_scan INTEGER NOT NULL, PRIMARY KEY(page, url, kind));
-            CREATE TABLE alerts(id TEXT PRIMARY KEY, kind TEXT NOT NULL, severity TEXT NOT NULL, page TEXT NOT NULL,
-                               subject TEXT NOT NULL, vendor_id TEXT, vendor_name TEXT, company TEXT, category TEXT,
-                               resource_url TEXT, message TEXT NOT NULL, first_seen TEXT NOT NULL, state TEXT NOT NULL,
-                               raised_at TEXT NOT NULL, resolved_at TEXT);
-            CREATE TABLE events(seq INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL REFERENCES alerts(id),
-                               event TEXT NOT NULL, at TEXT NOT NULL, delivered INTEGER NOT NULL DEFAULT 0);
-            CREATE INDEX alerts_state ON alerts(state);
-            CREATE INDEX events_undelivered ON events(delivered) WHERE delivered = 0;
             INSERT INTO scans VALUES(1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', 1, 0, 1);
             INSERT INTO pages VALUES('https://old.example/', 'https://old.example/', '', '2026-01-01T00:00:01Z', 1, 200, NULL, 0);
             INSERT INTO resources VALUES('https://old.example/', 'https://old-cdn.example/x.js', 'script', 'old-cdn.example',
@@ -570,7 +555,7 @@ import TagwatchTestSupport
             INSERT INTO events VALUES(1, 'tw-0000000000000001', 'raised', '2026-01-01T00:00:01Z', 1);
             PRAGMA user_version = 1;
             ''')
-            """, state])
+            """, state, StateFixtures.schemaOne])
         try #require(made.status == 0, "\(made.stderr)")
         // A fresh state, for the newest schema version.
         let fresh = try TempDir("tw-fresh")
