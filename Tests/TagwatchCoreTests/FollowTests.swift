@@ -95,6 +95,14 @@ import TagwatchTestSupport
         #expect(rs.allSatisfy { $0.tag != nil })
     }
 
+    @Test func customHTMLIsTokenizedAsPagesAre() {
+        // A tag's markup gets the page's browser-like reading: an HTML5 named reference in a host
+        // and a `<!-->` comment do not hide the script.
+        let html = #"<!--><script type="text/gtmscript" data-gtmsrc="https://static&period;hotjar&period;com/c/hotjar-9.js"></script>"#
+        let fragment = Extractor().extractFragment(html: html, baseURL: "https://www.googletagmanager.com/gtm.js")
+        #expect(fragment.resources.map(\.url) == ["https://static.hotjar.com/c/hotjar-9.js"])
+    }
+
     @Test func exportedContainerIsReadToo() throws {
         let a = analyzer.analyse(body: try fixture("gtm-export.json"), url: "file:///tmp/export.json")
         let rs = detected(a)

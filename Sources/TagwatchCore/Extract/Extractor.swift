@@ -61,6 +61,30 @@ public struct Extractor: Sendable {
         func resolve(_ reference: String) -> String? {
             base != nil ? URLResolver.resolve(reference, against: base) : URLResolver.resolve(reference, against: baseURL)
         }
+        let resources = Self.resources(of: walker, resolve: resolve)
+        let canonical = (walker.canonical ?? walker.ogURL).flatMap { URLResolver.resolve($0, against: baseURL) }
+            .flatMap { u in u.hasPrefix("http://") || u.hasPrefix("https://") ? u : nil }
+        var extraction = Extraction(resources: resources, inlineScripts: walker.inlineScripts, baseURL: baseURL, canonicalURL: canonical)
+        extraction.warnings = warnings
+        return extraction
+    }
+
+    /// The resources an HTML fragment names (a tag manager's Custom HTML tag), resolved against
+    /// `baseURL`: its elements' sources, and the URLs its inline scripts load (`kind: inlineScript`).
+    public func extractFragment(html: String, baseURL: String) -> (resources: [ExtractedResource], inlineScripts: [String]) {
+        var walker = Walker()
+        // In a body, as a tag's markup is injected: parsed on its own, libxml2 would put a leading
+        // <script> in <head>, where a following <noscript>'s markup is not parsed as elements.
+        // Through the page's own path, so the browser-like tokenizing and NUL handling apply too.
+        let input = HTMLInput(body: Array(("<html><body>" + html).utf8), headerCharset: "utf-8", isKnown: Extractor.isKnownCharset)
+        var warnings = input.notes
+        Extractor.parseAndWalk(input.bytes, url: nil, encoding: input.encoding, walker: &walker, warnings: &warnings)
+        let resources = Self.resources(of: walker) { URLResolver.resolve($0, against: baseURL) }
+        return (resources, walker.inlineScripts)
+    }
+
+    /// The walker's references and the URLs its inline scripts load, resolved; unresolvable ones dropped.
+    fileprivate static func resources(of walker: Walker, resolve: (String) -> String?) -> [ExtractedResource] {
         var resources: [ExtractedResource] = []
         resources.reserveCapacity(walker.raw.count)
         for r in walker.raw {
@@ -75,44 +99,7 @@ public struct Extractor: Sendable {
                 }
             }
         }
-        let canonical = (walker.canonical ?? walker.ogURL).flatMap { URLResolver.resolve($0, against: baseURL) }
-            .flatMap { u in u.hasPrefix("http://") || u.hasPrefix("https://") ? u : nil }
-        var extraction = Extraction(resources: resources, inlineScripts: walker.inlineScripts, baseURL: baseURL, canonicalURL: canonical)
-        extraction.warnings = warnings
-        return extraction
-    }
-
-    /// The resources an HTML fragment names (a tag manager's Custom HTML tag), resolved against
-    /// `baseURL`: its elements' sources, and the URLs its inline scripts load (`kind: inlineScript`).
-    public func extractFragment(html: String, baseURL: String) -> (resources: [ExtractedResource], inlineScripts: [String]) {
-        var walker = Walker()
-        // In a body, as a tag's markup is injected: parsed on its own, libxml2 would put a leading
-        // <script> in <head>, where a following <noscript>'s markup is not parsed as elements.
-        let bytes = Array(("<html><body>" + html).utf8)
-        let options = Int32(HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue
-            | HTML_PARSE_NONET.rawValue | HTML_PARSE_COMPACT.rawValue | XML_PARSE_HUGE.rawValue)
-        bytes.withUnsafeBufferPointer { buf in
-            let doc: htmlDocPtr? = buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
-                htmlReadMemory($0, Int32(clamping: buf.count), nil, "UTF-8", options)
-            }
-            guard let doc else { return }
-            defer { xmlFreeDoc(doc) }
-            walker.walk(xmlDocGetRootElement(doc), inNoscript: false)
-        }
-        var resources: [ExtractedResource] = []
-        for r in walker.raw {
-            if let u = URLResolver.resolve(r.url, against: baseURL) {
-                resources.append(ExtractedResource(url: u, kind: r.kind, integrity: r.integrity))
-            }
-        }
-        for (i, text) in walker.inlineScripts.enumerated() {
-            for u in InlineURLScanner.loadedURLs(in: text) {
-                if let resolved = URLResolver.resolve(u, against: baseURL) {
-                    resources.append(ExtractedResource(url: resolved, kind: .inlineScript, inlineIndex: i))
-                }
-            }
-        }
-        return (resources, walker.inlineScripts)
+        return resources
     }
 
     static func isKnownCharset(_ name: String) -> Bool {
