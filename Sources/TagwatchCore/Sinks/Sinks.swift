@@ -77,21 +77,10 @@ public struct AlertLog: Sendable {
             $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || isControl($0.value)
         }
         guard needsQuotes else { return s }
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where isControl(u.value):
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
+        // The same escapes as a JSON string (JSONValue's), quotes included.
+        var out = ""
+        JSONValue.escape(s, into: &out)
+        return out
     }
 
     /// "No space left on device (errno 28)".
