@@ -33,6 +33,10 @@ struct ScanCommand: ParsableCommand {
     @Argument(help: "Page URLs (http or https), saved HTML files (.html or .html.gz), or folders of built HTML.")
     var targets: [String] = []
 
+    /// 100,000 URLs do not fit on a command line (the kernel caps argv at a few MB), so they can come from a file.
+    @Option(name: .customLong("targets-from"), help: "A file of targets, one a line (blank lines and lines starting with # skipped); - reads standard input.")
+    var targetsFrom: String?
+
     @Option(name: .long, help: "Rules folder: its vendors/*.yaml add to (or, by file name, replace) the built-in catalog, its approved.yaml is the registry (default: ./rules, then /etc/tagwatch/rules, when present).")
     var rules: String?
 
@@ -91,7 +95,7 @@ struct ScanCommand: ParsableCommand {
     var maxScriptBytes = SizeArgument(bytes: FollowOptions().maxScriptBytes)
 
     func validate() throws {
-        if targets.isEmpty { throw ValidationError("name at least one URL, file or folder to scan") }
+        if targets.isEmpty && targetsFrom == nil { throw ValidationError("name at least one URL, file or folder to scan") }
         if concurrency < 1 || concurrency > 1024 { throw ValidationError("--concurrency must be between 1 and 1024") }
         if !Limits.perHost.contains(perHost) { throw ValidationError("--per-host must be between 1 and \(Limits.perHost.upperBound)") }
         for (name, value) in [("--timeout", timeout.seconds), ("--connect-timeout", connectTimeout.seconds)] where !Limits.check(value, Limits.timeout) {
@@ -147,7 +151,16 @@ struct ScanCommand: ParsableCommand {
         follow.maxScriptBytes = maxScriptBytes.bytes
         let follower = ScriptFollower(catalog: catalog, detector: detector, fetchOptions: options, options: follow)
         let scanner = Scanner(detector: detector, fetchOptions: options, follower: follower)
-        let jobs = Scanner.jobs(for: targets.map { Self.target(for: $0, baseURL: baseURL) })
+        var given = targets
+        if let file = targetsFrom {
+            do {
+                given += try Self.readTargets(file)
+            } catch {
+                printError("--targets-from \(file): \(error)")
+                throw ExitCode(ExitStatus.usage)
+            }
+        }
+        let jobs = Scanner.jobs(for: given.map { Self.target(for: $0, baseURL: baseURL) })
         // Pages are printed in the order given as soon as they and all before them are done,
         // so memory holds only the pages still out of order, not the whole scan.
         var outOfOrder: [Int: PageReport] = [:]
@@ -193,6 +206,19 @@ struct ScanCommand: ParsableCommand {
         }
         if failed { throw ExitCode(ExitStatus.targetsFailed) }
         if let failOn, let worst, worst >= failOn { throw ExitCode(ExitStatus.findings) }
+    }
+
+    /// The targets listed in `file` (or standard input for `-`): one a line, blanks and `#` comments skipped.
+    static func readTargets(_ file: String) throws -> [String] {
+        let data: Data
+        if file == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            data = try Data(contentsOf: URL(fileURLWithPath: file))
+        }
+        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
 
     static func target(for argument: String, baseURL: String? = nil) -> Target {

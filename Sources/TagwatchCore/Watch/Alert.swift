@@ -143,24 +143,47 @@ public struct AlertDiff: Sendable {
 
 /// Holds this cycle's findings against the open alerts: what starts, what spreads or shrinks, what ends.
 public enum Differ {
-    /// `open`: each open alert with all the pages it holds on. `covered(kind, page)`: whether this
-    /// cycle observed that condition on that page (scanned it, or counted it failed); a page not
-    /// covered keeps its place in its alerts.
-    public static func diff(open: [(alert: Alert, pages: [String])], current: [Finding], grouping: AlertGrouping,
-                            covered: (FindingKind, String) -> Bool) -> AlertDiff {
+    /// This cycle's findings folded into the alerts they make, as they arrive: a cycle written in
+    /// batches keeps one entry per alert and one per (alert, page), not every finding.
+    public struct Groups {
+        public let grouping: AlertGrouping
         var order: [String] = []
         var groups: [String: (finding: Finding, pages: [String], seen: Set<String>)] = [:]
-        for f in current {
+
+        public init(grouping: AlertGrouping) { self.grouping = grouping }
+
+        /// Adds one finding. The group is changed in place: a copy taken out and put back made
+        /// every finding copy its alert's page set, quadratic on a 100,000-page site.
+        public mutating func add(_ f: Finding) {
             let id = Alert.id(forKey: f.alertKey(grouping))
-            if var g = groups[id] {
-                if g.seen.insert(f.page).inserted { g.pages.append(f.page) }
-                if f.severity > g.finding.severity { g.finding.severity = f.severity }
-                groups[id] = g
+            if groups[id] != nil {
+                if groups[id]!.seen.insert(f.page).inserted { groups[id]!.pages.append(f.page) }
+                if f.severity > groups[id]!.finding.severity { groups[id]!.finding.severity = f.severity }
             } else {
                 order.append(id)
                 groups[id] = (f, [f.page], [f.page])
             }
         }
+
+        public mutating func add(contentsOf findings: some Sequence<Finding>) {
+            for f in findings { add(f) }
+        }
+    }
+
+    /// `open`: each open alert with all the pages it holds on. `covered(kind, page)`: whether this
+    /// cycle observed that condition on that page (scanned it, or counted it failed); a page not
+    /// covered keeps its place in its alerts.
+    public static func diff(open: [(alert: Alert, pages: [String])], current: [Finding], grouping: AlertGrouping,
+                            covered: (FindingKind, String) -> Bool) -> AlertDiff {
+        var groups = Groups(grouping: grouping)
+        groups.add(contentsOf: current)
+        return diff(open: open, groups: groups, covered: covered)
+    }
+
+    /// The same, with the findings already folded into `groups`.
+    public static func diff(open: [(alert: Alert, pages: [String])], groups folded: Groups,
+                            covered: (FindingKind, String) -> Bool) -> AlertDiff {
+        var groups = folded.groups
         var diff = AlertDiff()
         for (alert, pages) in open {
             var kept = pages.filter { !covered(alert.kind, $0) }
@@ -170,11 +193,11 @@ public enum Differ {
             }
             if kept.isEmpty {
                 diff.resolve.append(alert)
-            } else if Set(kept) != Set(pages) {
+            } else if kept.count != pages.count || Set(kept) != Set(pages) {
                 diff.change.append(AlertDiff.Change(alert: alert, pages: kept.sorted()))
             }
         }
-        for id in order {
+        for id in folded.order {
             guard let g = groups[id] else { continue }
             diff.raise.append(AlertDiff.Raise(finding: g.finding, pages: g.pages.sorted()))
         }

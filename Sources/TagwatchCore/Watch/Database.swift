@@ -59,6 +59,14 @@ final class Database {
     /// Runs one statement with `args`, returning every row as an array of optional strings/ints.
     @discardableResult
     func query(_ sql: String, _ args: [Value] = []) throws -> [[Value]] {
+        var rows: [[Value]] = []
+        try forEach(sql, args) { rows.append($0) }
+        return rows
+    }
+
+    /// Runs one statement with `args`, handing each row to `body` as it is read: a query over a
+    /// large state (every page of a 100,000-page site) need not hold all its rows at once.
+    func forEach(_ sql: String, _ args: [Value] = [], _ body: ([Value]) throws -> Void) throws {
         var stmt: OpaquePointer?
         if let cached = statements[sql] {
             stmt = cached
@@ -86,24 +94,25 @@ final class Database {
             case .text(let s): sqlite3_bind_text(stmt, idx, s, -1, csqlite_transient())
             }
         }
-        var rows: [[Value]] = []
+        let columns = sqlite3_column_count(stmt)
+        var row: [Value] = []
+        row.reserveCapacity(Int(columns))
         while true {
             let rc = sqlite3_step(stmt)
             if rc == SQLITE_DONE { break }
             guard rc == SQLITE_ROW else {
                 throw Error(description: "\(path): \(String(cString: sqlite3_errmsg(db)))")
             }
-            var row: [Value] = []
-            for c in 0..<sqlite3_column_count(stmt) {
+            row.removeAll(keepingCapacity: true)
+            for c in 0..<columns {
                 switch sqlite3_column_type(stmt, c) {
                 case SQLITE_NULL: row.append(.null)
                 case SQLITE_INTEGER: row.append(.int(Int(sqlite3_column_int64(stmt, c))))
                 default: row.append(.text(String(cString: sqlite3_column_text(stmt, c))))
                 }
             }
-            rows.append(row)
+            try body(row)
         }
-        return rows
     }
 
     var lastInsertRowID: Int { Int(sqlite3_last_insert_rowid(db)) }

@@ -102,6 +102,11 @@ public struct Watcher: Sendable {
         return .success((Array(pages.prefix(limit)), rejected))
     }
 
+    /// Pages scanned and written per batch of a cycle: memory holds one batch's observations
+    /// (and stored observations of unchanged pages), not the site's. A site this size or smaller
+    /// is one batch, as before batches.
+    public var batchSize = 1_000
+
     /// Runs one full cycle. A cancelled cycle records nothing, so the state stays as the last whole scan left it.
     public func cycle(cancellation: FetchCancellation? = nil, now: @Sendable () -> Date = Date.init) throws -> CycleSummary {
         let store = try Store(path: config.state, grouping: config.alertGrouping)
@@ -110,24 +115,8 @@ public struct Watcher: Sendable {
         _ = try deliver(store: store)
         let startedAt = now()
         let started = Timestamp.string(startedAt)
-        var jobs = jobs(cancellation: cancellation)
-        // Pages whose last observation is stored are fetched conditionally (their scripts are
-        // followed again either way). Payment pages (with an integrity label) are always fetched
-        // and parsed whole: their headers are watched, and a 304 need not repeat them.
-        let known = try store.pageValidators()
+        let jobs = jobs(cancellation: cancellation)
         let integrityLabels = Set(config.integrityLabels)
-        var conditional: [Int] = []
-        for i in jobs.indices where jobs[i].path == nil && jobs[i].error == nil && known[jobs[i].url] != nil {
-            if !integrityLabels.isEmpty && !integrityLabels.isDisjoint(with: jobs[i].target.labels) { continue }
-            conditional.append(i)
-        }
-        // Their stored observations, read in one query and decoded on every core.
-        let stored = try store.storedReports(pages: conditional.map { jobs[$0].url })
-        for i in conditional {
-            guard let report = stored[jobs[i].url] else { continue }
-            jobs[i].validators = known[jobs[i].url]
-            jobs[i].stored = report
-        }
         let detector = Detector(catalog: rules.catalog, firstPartyDomains: config.firstParty)
         // A new follower per cycle: each distinct script is fetched once per cycle, and again the next.
         let follower = ScriptFollower(catalog: rules.catalog, detector: detector, fetchOptions: config.fetchOptions,
@@ -137,31 +126,60 @@ public struct Watcher: Sendable {
         var policy = Policy(registry: rules.registry ?? Registry(), catalog: rules.catalog)
         policy.integrityLabels = Set(config.integrityLabels)
         let today = Policy.today(now())
-        var observations = [PageObservation?](repeating: nil, count: jobs.count)
-        scanner.scan(jobs, cancellation: cancellation) { i, report in
-            observations[i] = observe(report, page: jobs[i].url, labels: jobs[i].target.labels, policy: policy, today: today)
-        }
-        if cancellation?.isCancelled == true {
-            return CycleSummary(pages: 0, failed: 0, resources: 0, events: [], openAlerts: try store.openAlerts(),
-                                finished: Timestamp.string(now()), cancelled: true)
-        }
-        let done = observations.compactMap { $0 }
-        let finishedAt = now()
+        let recorder = CycleRecorder(store: store, started: started, unreachableAfter: config.unreachableAfter)
+        var tally = CycleTally()
+        var finishedAt = startedAt
+        var start = 0
+        repeat {
+            var batch = Array(jobs[start..<min(jobs.count, start + max(1, batchSize))])
+            start += batch.count
+            // Pages whose last observation is stored are fetched conditionally (their scripts are
+            // followed again either way). Payment pages (with an integrity label) are always fetched
+            // and parsed whole: their headers are watched, and a 304 need not repeat them.
+            let candidates = batch.indices.filter { batch[$0].path == nil && batch[$0].error == nil }
+            let known = try store.pageValidators(pages: candidates.map { batch[$0].url })
+            var conditional: [Int] = []
+            for i in candidates where known[batch[i].url] != nil {
+                if !integrityLabels.isEmpty && !integrityLabels.isDisjoint(with: batch[i].target.labels) { continue }
+                conditional.append(i)
+            }
+            // Their stored observations, read in one query and decoded on every core.
+            let stored = try store.storedReports(pages: conditional.map { batch[$0].url })
+            for i in conditional {
+                guard let report = stored[batch[i].url] else { continue }
+                batch[i].validators = known[batch[i].url]
+                batch[i].stored = report
+            }
+            var observations = [PageObservation?](repeating: nil, count: batch.count)
+            let jobsOfBatch = batch
+            scanner.scan(jobsOfBatch, cancellation: cancellation) { i, report in
+                observations[i] = observe(report, page: jobsOfBatch[i].url, labels: jobsOfBatch[i].target.labels,
+                                          policy: policy, today: today)
+            }
+            if cancellation?.isCancelled == true {
+                recorder.cancel()
+                return CycleSummary(pages: 0, failed: 0, resources: 0, events: [], openAlerts: try store.openAlerts(),
+                                    finished: Timestamp.string(now()), cancelled: true)
+            }
+            let done = observations.compactMap { $0 }
+            tally.add(done)
+            finishedAt = now()
+            try recorder.add(done, at: Timestamp.string(finishedAt))
+        } while start < jobs.count
         let finished = Timestamp.string(finishedAt)
-        let events = try store.record(cycle: done, started: started, finished: finished, unreachableAfter: config.unreachableAfter)
+        let events = try recorder.finish(finished: finished)
         let delivery = try deliverAll(store: store, afterCycle: true)
         var sinkErrors = delivery.errors
         if let report = config.report {
             try Report.load(store: store, registry: rules.registry, title: config.feedTitle, now: now()).write(to: report)
         }
-        var summary = CycleSummary(pages: done.count, failed: done.filter { $0.report.error != nil }.count,
-                                   resources: done.reduce(0) { $0 + $1.report.resources.count }, events: events,
+        var summary = CycleSummary(pages: recorder.pages, failed: recorder.failed, resources: recorder.resources, events: events,
                                    openAlerts: try store.openAlerts(), finished: finished, cancelled: false, sinkErrors: [])
         summary.webhookPending = delivery.webhookPending
         if let metrics = config.metrics {
             // The metrics file fails alone: the cycle is recorded and its alerts delivered already.
             do {
-                try MetricsFile(path: metrics).write(Self.metrics(done, summary, started: startedAt, finished: finishedAt))
+                try MetricsFile(path: metrics).write(Self.metrics(tally, summary, started: startedAt, finished: finishedAt))
             } catch {
                 sinkErrors.append("\(error)")
             }
@@ -170,16 +188,32 @@ public struct Watcher: Sendable {
         return summary
     }
 
-    static func metrics(_ done: [PageObservation], _ s: CycleSummary, started: Date, finished: Date) -> CycleMetrics {
-        let resources = done.flatMap(\.report.resources)
-        let third = resources.filter { $0.party == .third }
+    /// What the metrics file says of a cycle's pages, counted batch by batch.
+    struct CycleTally {
+        var resources = 0
+        var thirdPartyResources = 0
+        var vendors = Set<String>()
+        var unknownHosts = Set<String>()
+
+        mutating func add(_ done: [PageObservation]) {
+            for o in done {
+                resources += o.report.resources.count
+                for r in o.report.resources where r.party == .third {
+                    thirdPartyResources += 1
+                    if r.vendor == nil { unknownHosts.insert(r.host) }
+                }
+                for r in o.report.resources { if let v = r.vendor { vendors.insert(v.id) } }
+            }
+        }
+    }
+
+    static func metrics(_ t: CycleTally, _ s: CycleSummary, started: Date, finished: Date) -> CycleMetrics {
         var open: [Severity: Int] = [:]
         for a in s.openAlerts { open[a.severity, default: 0] += 1 }
         let raised = s.events.filter { $0.event == .raised }.count
         return CycleMetrics(durationSeconds: finished.timeIntervalSince(started), pages: s.pages, failed: s.failed,
-                            resources: resources.count, thirdPartyResources: third.count,
-                            vendors: Set(resources.compactMap { $0.vendor?.id }).count,
-                            unknownHosts: Set(third.filter { $0.vendor == nil }.map(\.host)).count,
+                            resources: t.resources, thirdPartyResources: t.thirdPartyResources,
+                            vendors: t.vendors.count, unknownHosts: t.unknownHosts.count,
                             openAlerts: open, raised: raised, resolved: s.events.count - raised,
                             finishedAt: finished.timeIntervalSince1970)
     }
