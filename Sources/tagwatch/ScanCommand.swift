@@ -160,53 +160,66 @@ struct ScanCommand: ParsableCommand {
                 throw ExitCode(ExitStatus.usage)
             }
         }
-        let jobs = Scanner.jobs(for: given.map { Self.target(for: $0, baseURL: baseURL) })
+        let targetList = given.map { Self.target(for: $0, baseURL: baseURL) }
         // Pages are printed in the order given as soon as they and all before them are done,
-        // so memory holds only the pages still out of order, not the whole scan.
-        var outOfOrder: [Int: PageReport] = [:]
-        var next = 0
+        // so memory holds only the pages still out of order, not the whole scan; and targets
+        // become jobs a chunk at a time, so 100,000 URLs are not 100,000 jobs held at once.
+        var printed = 0
         var failed = false
         var worst: Severity?
         var text = TextReport()
         var sarifPages: [PageReport] = []
         let out = StandardOutput()
         if format == .json { out.write("{\n  \"pages\": [") }
-        scanner.scan(jobs) { i, report in
-            var report = report
-            if let e = report.error { printError("\(report.target.name): \(e)") }
-            if let policy, report.error == nil {
-                report.findings = policy.evaluate(report, labels: label + jobs[i].target.labels)
-            }
-            outOfOrder[i] = report
-            while let r = outOfOrder.removeValue(forKey: next) {
-                if r.error != nil { failed = true }
-                for f in r.findings where worst.map({ f.severity > $0 }) ?? true { worst = f.severity }
-                switch format {
-                case .json:
-                    out.write((next == 0 ? "\n    " : ",\n    ") + ScanOutput.page(r, withFindings: policy != nil).serialized(pretty: true, indent: 2))
-                case .text:
-                    out.write(text.page(r))
-                case .sarif:
-                    sarifPages.append(r)
+        var nextTarget = 0
+        repeat {
+            let end = min(targetList.count, nextTarget + Self.chunk)
+            let jobs = Scanner.jobs(for: Array(targetList[nextTarget..<end]))
+            nextTarget = end
+            var outOfOrder: [Int: PageReport] = [:]
+            var next = 0
+            scanner.scan(jobs) { i, report in
+                var report = report
+                if let e = report.error { printError("\(report.target.name): \(e)") }
+                if let policy, report.error == nil {
+                    report.findings = policy.evaluate(report, labels: label + jobs[i].target.labels)
                 }
-                next += 1
+                outOfOrder[i] = report
+                while let r = outOfOrder.removeValue(forKey: next) {
+                    if r.error != nil { failed = true }
+                    for f in r.findings where worst.map({ f.severity > $0 }) ?? true { worst = f.severity }
+                    switch format {
+                    case .json:
+                        out.write((printed == 0 ? "\n    " : ",\n    ") + ScanOutput.page(r, withFindings: policy != nil).serialized(pretty: true, indent: 2))
+                    case .text:
+                        out.write(text.page(r))
+                    case .sarif:
+                        sarifPages.append(r)
+                    }
+                    next += 1
+                    printed += 1
+                }
             }
-        }
+            FreedMemory.release()
+        } while nextTarget < targetList.count
         switch format {
-        case .json: out.write(jobs.isEmpty ? "]\n}\n" : "\n  ]\n}\n")
+        case .json: out.write(printed == 0 ? "]\n}\n" : "\n  ]\n}\n")
         case .text: out.write(text.totals())
         case .sarif:
             out.write(SARIFOutput.document(sarifPages, toolVersion: TagwatchVersion.string, registryUsed: policy != nil)
                 .serialized(pretty: true) + "\n")
         }
         out.flush()
-        if jobs.isEmpty {
+        if printed == 0 {
             printError("no HTML pages found in the targets given")
             throw ExitCode(ExitStatus.targetsFailed)
         }
         if failed { throw ExitCode(ExitStatus.targetsFailed) }
         if let failOn, let worst, worst >= failOn { throw ExitCode(ExitStatus.findings) }
     }
+
+    /// Targets turned into jobs and scanned at a time (a folder target is all its files at once).
+    static let chunk = 1_000
 
     /// The targets listed in `file` (or standard input for `-`): one a line, blanks and `#` comments skipped.
     static func readTargets(_ file: String) throws -> [String] {

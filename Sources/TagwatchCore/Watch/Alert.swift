@@ -148,7 +148,8 @@ public enum Differ {
     public struct Groups {
         public let grouping: AlertGrouping
         var order: [String] = []
-        var groups: [String: (finding: Finding, pages: [String], seen: Set<String>)] = [:]
+        /// Each alert's pages as a set only (every use sorts them): one entry per (alert, page).
+        var groups: [String: (finding: Finding, pages: Set<String>)] = [:]
 
         public init(grouping: AlertGrouping) { self.grouping = grouping }
 
@@ -157,11 +158,11 @@ public enum Differ {
         public mutating func add(_ f: Finding) {
             let id = Alert.id(forKey: f.alertKey(grouping))
             if groups[id] != nil {
-                if groups[id]!.seen.insert(f.page).inserted { groups[id]!.pages.append(f.page) }
+                groups[id]!.pages.insert(f.page)
                 if f.severity > groups[id]!.finding.severity { groups[id]!.finding.severity = f.severity }
             } else {
                 order.append(id)
-                groups[id] = (f, [f.page], [f.page])
+                groups[id] = (f, [f.page])
             }
         }
 

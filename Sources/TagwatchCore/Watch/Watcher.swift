@@ -29,6 +29,14 @@ public struct Watcher: Sendable {
 
     /// Turns the configured targets into page jobs; sitemaps are fetched and read here.
     public func jobs(cancellation: FetchCancellation?) -> [ScanJob] {
+        let (targets, failed) = targets(cancellation: cancellation)
+        return Scanner.jobs(for: targets) + failed
+    }
+
+    /// The configured targets with sitemaps read into their pages, and the sitemaps that failed
+    /// as failed jobs. A cycle turns the targets into jobs a batch at a time: a job is several
+    /// hundred bytes, a target one URL.
+    func targets(cancellation: FetchCancellation?) -> (targets: [Target], failed: [ScanJob]) {
         var targets: [Target] = []
         var sitemapErrors: [ScanJob] = []
         for spec in config.targets {
@@ -53,7 +61,7 @@ public struct Watcher: Sendable {
                 }
             }
         }
-        return Scanner.jobs(for: targets) + sitemapErrors
+        return (targets, sitemapErrors)
     }
 
     /// The pages of the sitemap at `location` (the config's URL or file) and of the sitemaps it
@@ -105,7 +113,7 @@ public struct Watcher: Sendable {
     /// Pages scanned and written per batch of a cycle: memory holds one batch's observations
     /// (and stored observations of unchanged pages), not the site's. A site this size or smaller
     /// is one batch, as before batches.
-    public var batchSize = 1_000
+    public var batchSize = 500
 
     /// Runs one full cycle. A cancelled cycle records nothing, so the state stays as the last whole scan left it.
     public func cycle(cancellation: FetchCancellation? = nil, now: @Sendable () -> Date = Date.init) throws -> CycleSummary {
@@ -115,7 +123,7 @@ public struct Watcher: Sendable {
         _ = try deliver(store: store)
         let startedAt = now()
         let started = Timestamp.string(startedAt)
-        let jobs = jobs(cancellation: cancellation)
+        let (targets, failedTargets) = targets(cancellation: cancellation)
         let integrityLabels = Set(config.integrityLabels)
         let detector = Detector(catalog: rules.catalog, firstPartyDomains: config.firstParty)
         // A new follower per cycle: each distinct script is fetched once per cycle, and again the next.
@@ -129,10 +137,14 @@ public struct Watcher: Sendable {
         let recorder = CycleRecorder(store: store, started: started, unreachableAfter: config.unreachableAfter)
         var tally = CycleTally()
         var finishedAt = startedAt
-        var start = 0
+        // Targets become jobs a batch at a time (a folder target is its files, all in its batch);
+        // failed sitemaps come last, as they always did.
+        var next = 0
         repeat {
-            var batch = Array(jobs[start..<min(jobs.count, start + max(1, batchSize))])
-            start += batch.count
+            let end = min(targets.count, next + max(1, batchSize))
+            var batch = Scanner.jobs(for: Array(targets[next..<end]))
+            next = end
+            if next == targets.count { batch += failedTargets }
             // Pages whose last observation is stored are fetched conditionally (their scripts are
             // followed again either way). Payment pages (with an integrity label) are always fetched
             // and parsed whole: their headers are watched, and a 304 need not repeat them.
@@ -165,7 +177,8 @@ public struct Watcher: Sendable {
             tally.add(done)
             finishedAt = now()
             try recorder.add(done, at: Timestamp.string(finishedAt))
-        } while start < jobs.count
+            FreedMemory.release()
+        } while next < targets.count
         let finished = Timestamp.string(finishedAt)
         let events = try recorder.finish(finished: finished)
         let delivery = try deliverAll(store: store, afterCycle: true)
