@@ -45,6 +45,32 @@ import TagwatchTestSupport
         #expect(unknown?["party"] as? String == "third")
     }
 
+    /// Targets from a file (100,000 URLs do not fit on a command line): comments and blank lines
+    /// skipped, command-line targets first, and more than one chunk of jobs (1,000) printed in the
+    /// order given as one JSON document.
+    @Test func targetsFromAFileAreScannedInOrderAcrossChunks() throws {
+        let site = tmp.path + "/tiny"
+        try FileManager.default.createDirectory(atPath: site, withIntermediateDirectories: true)
+        try "<!doctype html><title>t</title><script src=\"https://static.hotjar.com/c/hotjar-1.js\"></script>"
+            .write(toFile: site + "/t.html", atomically: true, encoding: .utf8)
+        let tiny = try TestServer(root: site)
+        defer { tiny.stop() }
+        let listed = (0..<1_004).map { tiny.url("/t.html?n=\($0)") }
+        try (["# pages of the tiny site", ""] + listed.map { "  \($0)  " } + [""]).joined(separator: "\n")
+            .write(toFile: tmp.path + "/targets.txt", atomically: true, encoding: .utf8)
+        let first = tiny.url("/t.html?n=first")
+        let r = try runTagwatch(["scan", "--rules", Repo.rules, "--format", "json", "--no-follow", "--targets-from",
+                                 tmp.path + "/targets.txt", first], timeout: 300)
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let pages = try pages(r)
+        #expect(pages.map { $0["target"] as? String } == ([first] + listed).map { Optional($0) })
+        #expect(pages.allSatisfy { ($0["resources"] as? [[String: Any]])?.contains { $0["host"] as? String == "static.hotjar.com" } == true })
+
+        let missing = try runTagwatch(["scan", "--targets-from", tmp.path + "/no-such-file.txt"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("--targets-from"))
+    }
+
     @Test func badTargetsGetClearErrorsAndTheOthersAreStillScanned() throws {
         let missing = "/nonexistent/page.html"
         // The good pages come from a server of their own, and the whole-transfer limit (8 s) is
