@@ -129,7 +129,12 @@ public struct AlertDiff: Sendable {
     /// A new alert: the finding that stands for it (with the group's worst severity) and all its pages.
     public struct Raise: Sendable {
         public var finding: Finding
-        public var pages: [String]
+        /// Its pages by ordinal, turned into sorted URLs only when asked: a cycle's new alerts
+        /// on 100,000 pages each are not all spelled out at once.
+        let ordinals: Set<Int32>
+        let pageOf: [String]
+        /// All its pages, sorted.
+        public var pages: [String] { ordinals.map { pageOf[Int($0)] }.sorted() }
     }
     /// An open alert whose pages changed (pages joined or left), still holding on some.
     public struct Change: Sendable {
@@ -144,25 +149,45 @@ public struct AlertDiff: Sendable {
 /// Holds this cycle's findings against the open alerts: what starts, what spreads or shrinks, what ends.
 public enum Differ {
     /// This cycle's findings folded into the alerts they make, as they arrive: a cycle written in
-    /// batches keeps one entry per alert and one per (alert, page), not every finding.
+    /// batches keeps one entry per alert and a 4-byte page ordinal per (alert, page), not every
+    /// finding (a set of URLs per alert was 25 MB at 100,000 pages; heaptrack).
     public struct Groups {
         public let grouping: AlertGrouping
         var order: [String] = []
-        /// Each alert's pages as a set only (every use sorts them): one entry per (alert, page).
-        var groups: [String: (finding: Finding, pages: Set<String>)] = [:]
+        var groups: [String: (finding: Finding, pages: Set<Int32>)] = [:]
+        /// Every page interned, by ordinal, and each page's ordinal.
+        private(set) var pageOf: [String] = []
+        private(set) var ordinals: [String: Int32] = [:]
 
         public init(grouping: AlertGrouping) { self.grouping = grouping }
+
+        /// The page's ordinal, given one on first sight.
+        @discardableResult
+        mutating func intern(_ page: String) -> Int32 {
+            if let n = ordinals[page] { return n }
+            let n = Int32(pageOf.count)
+            pageOf.append(page)
+            ordinals[page] = n
+            return n
+        }
+
+        /// The cycle's own copy of `page` when it has seen it (so a URL read back from the state
+        /// is not held twice), else `page`.
+        func shared(_ page: String) -> String {
+            ordinals[page].map { pageOf[Int($0)] } ?? page
+        }
 
         /// Adds one finding. The group is changed in place: a copy taken out and put back made
         /// every finding copy its alert's page set, quadratic on a 100,000-page site.
         public mutating func add(_ f: Finding) {
             let id = Alert.id(forKey: f.alertKey(grouping))
+            let page = intern(f.page)
             if groups[id] != nil {
-                groups[id]!.pages.insert(f.page)
+                groups[id]!.pages.insert(page)
                 if f.severity > groups[id]!.finding.severity { groups[id]!.finding.severity = f.severity }
             } else {
                 order.append(id)
-                groups[id] = (f, [f.page])
+                groups[id] = (f, [page])
             }
         }
 
@@ -190,7 +215,7 @@ public enum Differ {
             var kept = pages.filter { !covered(alert.kind, $0) }
             if let g = groups.removeValue(forKey: alert.id) {
                 let keptSet = Set(kept)
-                kept += g.pages.filter { !keptSet.contains($0) }
+                kept += g.pages.lazy.map { folded.pageOf[Int($0)] }.filter { !keptSet.contains($0) }
             }
             if kept.isEmpty {
                 diff.resolve.append(alert)
@@ -200,7 +225,7 @@ public enum Differ {
         }
         for id in folded.order {
             guard let g = groups[id] else { continue }
-            diff.raise.append(AlertDiff.Raise(finding: g.finding, pages: g.pages.sorted()))
+            diff.raise.append(AlertDiff.Raise(finding: g.finding, ordinals: g.pages, pageOf: folded.pageOf))
         }
         return diff
     }

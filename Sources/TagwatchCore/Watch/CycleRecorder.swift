@@ -17,7 +17,8 @@ public final class CycleRecorder {
 
     // What `Store.write` keeps across batches for `Store.finish`.
     var groups: Differ.Groups
-    var scanned = Set<String>()
+    /// Pages scanned (by their ordinal in `groups`).
+    var scanned = Set<Int32>()
     var judgedUnreachable = Set<String>()
     var vendorPages: [String: Int] = [:]
     var scriptsSeen: [String: ScriptChange] = [:]
