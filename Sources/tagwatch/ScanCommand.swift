@@ -151,16 +151,16 @@ struct ScanCommand: ParsableCommand {
         follow.maxScriptBytes = maxScriptBytes.bytes
         let follower = ScriptFollower(catalog: catalog, detector: detector, fetchOptions: options, options: follow)
         let scanner = Scanner(detector: detector, fetchOptions: options, follower: follower)
-        var given = targets
+        var source: TargetLines?
         if let file = targetsFrom {
             do {
-                given += try Self.readTargets(file)
+                source = try TargetLines(file)
             } catch {
                 printError("--targets-from \(file): \(error)")
                 throw ExitCode(ExitStatus.usage)
             }
         }
-        let targetList = given.map { Self.target(for: $0, baseURL: baseURL) }
+        var pending = targets[...]
         // Pages are printed in the order given as soon as they and all before them are done,
         // so memory holds only the pages still out of order, not the whole scan; and targets
         // become jobs a chunk at a time, so 100,000 URLs are not 100,000 jobs held at once.
@@ -171,11 +171,16 @@ struct ScanCommand: ParsableCommand {
         var sarifPages: [PageReport] = []
         let out = StandardOutput()
         if format == .json { out.write("{\n  \"pages\": [") }
-        var nextTarget = 0
-        repeat {
-            let end = min(targetList.count, nextTarget + Self.chunk)
-            let jobs = Scanner.jobs(for: Array(targetList[nextTarget..<end]))
-            nextTarget = end
+        // The command line's targets, then the file's, a chunk at a time: the file is read as
+        // it is scanned (100,000 URLs held up front were a fifth of the scan's peak RSS).
+        while true {
+            var chunk = Array(pending.prefix(Self.chunk))
+            pending = pending.dropFirst(chunk.count)
+            if chunk.count < Self.chunk, let lines = source {
+                chunk += lines.next(Self.chunk - chunk.count)
+            }
+            if chunk.isEmpty { break }
+            let jobs = Scanner.jobs(for: chunk.map { Self.target(for: $0, baseURL: baseURL) })
             var outOfOrder: [Int: PageReport] = [:]
             var next = 0
             scanner.scan(jobs) { i, report in
@@ -201,7 +206,7 @@ struct ScanCommand: ParsableCommand {
                 }
             }
             FreedMemory.release()
-        } while nextTarget < targetList.count
+        }
         switch format {
         case .json: out.write(printed == 0 ? "]\n}\n" : "\n  ]\n}\n")
         case .text: out.write(text.totals())
@@ -221,17 +226,38 @@ struct ScanCommand: ParsableCommand {
     /// Targets turned into jobs and scanned at a time (a folder target is all its files at once).
     static let chunk = 1_000
 
-    /// The targets listed in `file` (or standard input for `-`): one a line, blanks and `#` comments skipped.
-    static func readTargets(_ file: String) throws -> [String] {
-        let data: Data
-        if file == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            data = try Data(contentsOf: URL(fileURLWithPath: file))
+    /// The targets of a `--targets-from` file (or standard input for `-`), read as they are
+    /// needed: one a line, surrounding blanks trimmed, blank lines and `#` comments skipped.
+    final class TargetLines {
+        private let file: UnsafeMutablePointer<FILE>
+
+        init(_ path: String) throws {
+            if path == "-" {
+                // A stream of its own on descriptor 0 (the C `stdin` global is shared mutable state to Swift 6).
+                guard let f = fdopen(dup(0), "r") else { throw ValidationError(String(cString: strerror(errno))) }
+                file = f
+            } else {
+                guard let f = fopen(path, "r") else {
+                    throw ValidationError(String(cString: strerror(errno)))
+                }
+                file = f
+            }
         }
-        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+
+        /// Up to `count` more targets (fewer only at the end of the file).
+        func next(_ count: Int) -> [String] {
+            var out: [String] = []
+            var line: UnsafeMutablePointer<CChar>?
+            var capacity = 0
+            defer { free(line) }
+            while out.count < count, getline(&line, &capacity, file) >= 0, let line {
+                let text = String(cString: line).trimmingCharacters(in: .whitespacesAndNewlines)
+                if !text.isEmpty && !text.hasPrefix("#") { out.append(text) }
+            }
+            return out
+        }
+
+        deinit { fclose(file) }
     }
 
     static func target(for argument: String, baseURL: String? = nil) -> Target {
