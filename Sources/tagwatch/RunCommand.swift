@@ -36,6 +36,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        FreedMemory.limitArenas()
         let logger = TagwatchLogging.logger()
         let watcher: Watcher
         do {

@@ -115,6 +115,7 @@ struct ScanCommand: ParsableCommand {
     }
 
     func run() throws {
+        FreedMemory.limitArenas()
         let loaded: Rules
         do {
             loaded = try Rules.load(directory: try RulesLocation.resolve(rules).directory, registryFile: registry,

