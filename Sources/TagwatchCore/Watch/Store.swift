@@ -29,10 +29,13 @@ public struct PageObservation: Sendable {
 /// and alerts with their events. Each cycle is written in one transaction, so a process
 /// killed at any moment leaves every finished scan whole.
 public final class Store {
-    static let schemaVersion = 6
+    static let schemaVersion = 7
     let db: Database
     /// How findings become alerts (`alerts.group_by`); the state remembers each alert's own.
     public var grouping: AlertGrouping
+    /// `AnalysisFingerprint` of this cycle's catalog, first-party domains and binary: stored page
+    /// observations and script analyses are written with it and reused only under the same one.
+    public var fingerprint = ""
 
     public init(path: String, grouping: AlertGrouping = .vendor) throws {
         self.grouping = grouping
@@ -125,6 +128,16 @@ public final class Store {
             CREATE TABLE page_cache(page TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, body_sha256 TEXT NOT NULL,
                                     report BLOB NOT NULL);
             """,
+            // 7: followed scripts fetched conditionally (issue 12): each script's validators, body hash
+            // and analysis (`ScriptAnalysis.encoded`), reused on a 304 or the same bytes. Both caches
+            // carry the fingerprint of the catalog, first-party domains and binary they were computed
+            // with; page_cache rows from step 6 have none, so each such page is scanned whole once more
+            // (their resources' vendors came from a catalog nobody recorded) and stored again.
+            """
+            CREATE TABLE script_cache(url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, body_sha256 TEXT NOT NULL,
+                                      analysis BLOB NOT NULL, fingerprint TEXT NOT NULL);
+            ALTER TABLE page_cache ADD COLUMN fingerprint TEXT;
+            """,
         ]
         for v in version..<steps.count {
             try db.transaction {
@@ -135,10 +148,19 @@ public final class Store {
     }
 
     /// Records one finished cycle and returns the alert events it caused.
+    /// `scriptCache`: followed scripts fetched whole this cycle whose bytes or validators changed.
     public func record(cycle observations: [PageObservation], started: String, finished: String,
-                       unreachableAfter: Int) throws -> [AlertEvent] {
+                       unreachableAfter: Int, scriptCache: [ScriptCacheEntry] = []) throws -> [AlertEvent] {
         let stored = Self.storedForms(observations)
         return try db.transaction {
+            for e in scriptCache {
+                try db.query("""
+                    INSERT INTO script_cache(url, etag, last_modified, body_sha256, analysis, fingerprint) VALUES(?,?,?,?,?,?)
+                    ON CONFLICT(url) DO UPDATE SET etag=excluded.etag, last_modified=excluded.last_modified,
+                        body_sha256=excluded.body_sha256, analysis=excluded.analysis, fingerprint=excluded.fingerprint
+                    """, [.text(e.url), .opt(e.stored.etag), .opt(e.stored.lastModified), .text(e.stored.bodySHA256),
+                          .blob(e.stored.analysis), .text(fingerprint)])
+            }
             let failed = observations.filter { $0.report.error != nil }.count
             let resourceCount = observations.reduce(0) { $0 + $1.report.resources.count }
             try db.query("INSERT INTO scans(started, finished, pages, failed, resources) VALUES(?,?,?,?,?)",
@@ -360,10 +382,10 @@ public final class Store {
     private func storeObservation(_ report: PageReport, page: String, json: String) throws {
         guard let v = report.validators else { return }
         try db.query("""
-            INSERT INTO page_cache(page, etag, last_modified, body_sha256, report) VALUES(?,?,?,?,?)
+            INSERT INTO page_cache(page, etag, last_modified, body_sha256, report, fingerprint) VALUES(?,?,?,?,?,?)
             ON CONFLICT(page) DO UPDATE SET etag=excluded.etag, last_modified=excluded.last_modified,
-                body_sha256=excluded.body_sha256, report=excluded.report
-            """, [.text(page), .opt(v.etag), .opt(v.lastModified), .text(v.bodySHA256), .text(json)])
+                body_sha256=excluded.body_sha256, report=excluded.report, fingerprint=excluded.fingerprint
+            """, [.text(page), .opt(v.etag), .opt(v.lastModified), .text(v.bodySHA256), .text(json), .text(fingerprint)])
     }
 
     /// The JSON of each freshly scanned page's report, by page, encoded on every core: on one
@@ -385,10 +407,10 @@ public final class Store {
         return out.withLock { $0 }
     }
 
-    /// The validators of every page with a stored observation, by page.
+    /// The validators of every page with an observation stored under this `fingerprint`, by page.
     public func pageValidators() throws -> [String: PageValidators] {
         var out: [String: PageValidators] = [:]
-        for r in try db.query("SELECT page, etag, last_modified, body_sha256 FROM page_cache") {
+        for r in try db.query("SELECT page, etag, last_modified, body_sha256 FROM page_cache WHERE fingerprint = ?", [.text(fingerprint)]) {
             out[r[0].string!] = PageValidators(etag: r[1].string, lastModified: r[2].string, bodySHA256: r[3].string!)
         }
         return out
@@ -597,5 +619,38 @@ public final class Store {
 
     public func scanCount() throws -> Int {
         try db.query("SELECT COUNT(*) FROM scans").first?.first?.int ?? 0
+    }
+}
+
+
+/// Reads the state's stored scripts from the follower's threads while a cycle runs: its own
+/// connection (the store's is not shared across threads) and one prepared statement, one row per
+/// lookup, so nothing is held in memory for scripts no page asks for.
+public final class ScriptCacheReader: @unchecked Sendable {
+    private let db: Database
+    private let lock = NSLock()
+    private let fingerprint: String
+
+    init(path: String, fingerprint: String) throws {
+        db = try Database(path: path)
+        self.fingerprint = fingerprint
+    }
+
+    /// The stored copy of `url` written under the same fingerprint; nil when there is none.
+    public func stored(_ url: String) -> StoredScript? {
+        lock.lock()
+        defer { lock.unlock() }
+        // A read that fails (the state busy past its timeout) means a whole fetch, as for a new script.
+        guard let r = try? db.query("SELECT etag, last_modified, body_sha256, analysis FROM script_cache WHERE url = ? AND fingerprint = ?",
+                                    [.text(url), .text(fingerprint)]).first,
+              let sha = r[2].string, let analysis = r[3].bytes else { return nil }
+        return StoredScript(etag: r[0].string, lastModified: r[1].string, bodySHA256: sha, analysis: analysis)
+    }
+}
+
+extension Store {
+    /// A reader of `script_cache` for this cycle's follower.
+    public func scriptCacheReader() throws -> ScriptCacheReader {
+        try ScriptCacheReader(path: db.path, fingerprint: fingerprint)
     }
 }
