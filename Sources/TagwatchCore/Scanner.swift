@@ -221,7 +221,8 @@ public struct Scanner: Sendable {
             follower.follow(&report, job: job, seeds: [], cancellation: cancellation)
             report.warnings = stored.warnings
         }
-        report.unchanged = Set(report.resources) == Set(stored.resources) && Set(report.scripts) == Set(stored.scripts)
+        report.unchanged = Set(report.resources) == Set(stored.resources)
+            && Set(report.scripts.map(\.comparable)) == Set(stored.scripts.map(\.comparable))
             && report.securityHeaders == stored.securityHeaders
         return report
     }

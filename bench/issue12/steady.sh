@@ -9,7 +9,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-assets=0; rounds=2; port=18791
+assets=0; rounds=2; port=18833
 while [ $# -gt 0 ]; do
   case "$1" in
     --assets) assets=1; shift ;;
