@@ -128,6 +128,28 @@ import TagwatchTestSupport
         #expect(try sqlite(state, "SELECT count(*) FROM resources WHERE host = 'static.hotjar.com' AND last_scan = (SELECT max(id) FROM scans)") == ["1"])
     }
 
+    /// A third-party script the page loads fails every cycle (here: the loopback-only proxy
+    /// refuses it), with an error whose wording carries a timing. The page is still unchanged:
+    /// its stored observation is not rewritten (the stored error's wording stands) and nothing is
+    /// raised, while the script's own record takes this cycle's error.
+    @Test func aScriptFailingAgainLeavesThePageUnchanged() throws {
+        try """
+            <!doctype html><html><head><title>about</title>
+            <script src="/js/app.js"></script><script src="https://static.hotjar.com/c/hotjar-1.js"></script>
+            </head><body><p>Hello</p></body></html>
+            """.write(toFile: site + "/about.html", atomically: true, encoding: .utf8)
+        try once()
+        let about = server.url("/about.html")
+        #expect(try sqlite(state, "SELECT count(*) FROM scripts WHERE url LIKE '%hotjar-1.js' AND last_error IS NOT NULL") == ["1"])
+        _ = try sqlite(state, "UPDATE page_cache SET report = replace(report, '\"error\":\"', '\"error\":\"(stored) ') WHERE page = '\(about)'")
+        #expect(try sqlite(state, "SELECT count(*) FROM page_cache WHERE report LIKE '%(stored) %'") == ["1"])
+        try once()
+        #expect(try notModifiedCount() == 4, "both pages, the container and the shared script (asked for once)")
+        #expect(try sqlite(state, "SELECT count(*) FROM page_cache WHERE report LIKE '%(stored) %'") == ["1"], "not rewritten")
+        #expect(try sqlite(state, "SELECT count(*) FROM scripts WHERE last_error LIKE '(stored)%'") == ["0"])
+        #expect(try sqlite(state, "SELECT count(*) FROM resources WHERE page = '\(about)' AND last_scan != (SELECT max(id) FROM scans)") == ["0"])
+    }
+
     /// A state of schema 6 (page_cache without fingerprints, no script_cache) migrates to 7; its
     /// stored pages, whose vendors came from an unrecorded catalog, are scanned whole once and
     /// stored again, then answered 304.

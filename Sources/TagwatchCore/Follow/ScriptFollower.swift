@@ -223,7 +223,9 @@ public final class ScriptFollower: @unchecked Sendable {
         var reusedOn304 = 0
         if !mineRemote.isEmpty {
             var collected: [String: ScriptAnalysis] = [:]
-            let stored = Dictionary(mineRemote.compactMap { u in storedScript?(u).map { (u, $0) } }, uniquingKeysWith: { a, _ in a })
+            let stored = storedScript.map { lookup in
+                Dictionary(mineRemote.compactMap { u in lookup(u).map { (u, $0) } }, uniquingKeysWith: { a, _ in a })
+            } ?? [:]
             // Asked again whole: a 304 (or a stored copy that cannot be read) leaves no bytes to analyse.
             var again: [String] = []
             func take(_ r: FetchResult, _ u: String, conditionally: Bool) {
@@ -250,17 +252,19 @@ public final class ScriptFollower: @unchecked Sendable {
                     a = ScriptAnalysis()
                     a.error = "HTTP \(s) from \(r.finalURL)"
                 } else {
-                    let sha = ScriptDigest.sha256Hex(r.body)
+                    // Hashed once more only when a stored copy may spare the analysis (which hashes it itself).
+                    let sha = old.map { _ in ScriptDigest.sha256Hex(r.body) }
                     if let old, old.bodySHA256 == sha, let reused = ScriptAnalysis(encoded: old.analysis, hashOnly: hashOnly.contains(u)) {
                         // The same bytes as stored (the SHA-256 says so): the stored analysis holds.
                         a = reused
                         if r.etag != old.etag || r.lastModified != old.lastModified {
-                            updates[u] = StoredScript(etag: r.etag, lastModified: r.lastModified, bodySHA256: sha, analysis: old.analysis)
+                            updates[u] = StoredScript(etag: r.etag, lastModified: r.lastModified, bodySHA256: old.bodySHA256,
+                                                      analysis: old.analysis)
                         }
                     } else {
                         a = analyse(r.body, u)
-                        if storedScript != nil && a.error == nil {
-                            updates[u] = StoredScript(etag: r.etag, lastModified: r.lastModified, bodySHA256: sha,
+                        if storedScript != nil, a.error == nil, let hash = sha ?? a.digest?.sha256 {
+                            updates[u] = StoredScript(etag: r.etag, lastModified: r.lastModified, bodySHA256: hash,
                                                       analysis: a.encoded(hashOnly: hashOnly.contains(u)))
                         }
                     }
