@@ -47,6 +47,20 @@ public final class ScriptFollower: @unchecked Sendable {
     private var toStore: [String: StoredScript] = [:]
     /// Scripts asked for conditionally and answered 304 (for the cycle's log and tests).
     private var notModifiedCount = 0
+    /// Multi handles (and their open connections) free for the next batch of fetches.
+    private var sessions: [FetchSession] = []
+
+    /// Runs `body` with a session no other thread uses meanwhile, kept for the next batch.
+    private func withSession(_ body: (FetchSession?) -> Void) {
+        lock.lock()
+        let session = sessions.popLast() ?? FetchSession()
+        lock.unlock()
+        body(session)
+        guard let session else { return }
+        lock.lock()
+        sessions.append(session)
+        lock.unlock()
+    }
 
     /// `storedScript`: the state's copy of a script, when the caller keeps one between runs (the
     /// daemon): it is then fetched conditionally and its analysis reused when unchanged.
@@ -272,12 +286,14 @@ public final class ScriptFollower: @unchecked Sendable {
                 collected[u] = a
             }
             let headers = mineRemote.map { u in conditional.contains(u) ? stored[u]?.requestHeaders ?? [] : [] }
-            Fetcher(options: fetchOptions).fetch(mineRemote, requestHeaders: headers, cancellation: cancellation) { i, r in
-                take(r, mineRemote[i], conditionally: !headers[i].isEmpty)
-            }
-            if !again.isEmpty {
-                Fetcher(options: fetchOptions).fetch(again, cancellation: cancellation) { i, r in
-                    take(r, again[i], conditionally: false)
+            withSession { session in
+                Fetcher(options: fetchOptions).fetch(mineRemote, requestHeaders: headers, cancellation: cancellation, session: session) { i, r in
+                    take(r, mineRemote[i], conditionally: !headers[i].isEmpty)
+                }
+                if !again.isEmpty {
+                    Fetcher(options: fetchOptions).fetch(again, cancellation: cancellation, session: session) { i, r in
+                        take(r, again[i], conditionally: false)
+                    }
                 }
             }
             for (u, a) in collected { done[u] = a }
