@@ -156,12 +156,15 @@ import TagwatchTestSupport
     @Test func schemaSixMigratesAndItsStoredPagesAreScannedWholeOnce() throws {
         try once()
         // Back to what schema 6 wrote.
-        for step in ["DROP TABLE script_cache", "ALTER TABLE page_cache DROP COLUMN fingerprint", "PRAGMA user_version = 6"] {
+        for step in ["DROP TABLE script_cache", "ALTER TABLE page_cache DROP COLUMN fingerprint", "DROP INDEX resources_vendor_via",
+                     "DROP INDEX resources_host_via", "PRAGMA user_version = 6"] {
             _ = try sqlite(state, step)
         }
         #expect(try sqlite(state, "SELECT count(*) FROM page_cache") == ["2"])
         try once()
         #expect(try sqlite(state, "PRAGMA user_version") == ["7"])
+        #expect(try sqlite(state, "SELECT count(*) FROM sqlite_master WHERE name IN ('resources_vendor_via', 'resources_host_via')") == ["2"])
+        #expect(try sqlite(state, "EXPLAIN QUERY PLAN SELECT via FROM resources WHERE vendor_id = 'x' AND via IS NOT NULL AND via != '' GROUP BY via").joined().contains("resources_vendor_via"))
         #expect(try notModifiedCount() == 0, "no page or script was asked for conditionally from an unfingerprinted copy")
         #expect(try sqlite(state, "SELECT count(*) FROM page_cache WHERE fingerprint IS NOT NULL") == ["2"])
         #expect(try sqlite(state, "SELECT count(*) FROM script_cache") == ["2"])
