@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TagwatchCore
+import TagwatchTestSupport
 
 /// The stored forms a steady-state cycle reads back: page observations (`page_cache`, JSON read
 /// by `StoredReportReader`) and followed scripts' analyses (`script_cache`, `ScriptAnalysis.encoded`).
@@ -101,5 +102,48 @@ struct StoredFormsTests {
         var r = ByteReader(w.bytes)
         for v in [0, -1, 1, Int.min, Int.max, 300, -300] { #expect(try r.int() == v) }
         #expect(r.atEnd)
+    }
+}
+
+/// A script an ordinary page and a payment page both load, in one cycle: the ordinary page asks
+/// conditionally and gets a 304; the payment page does not take that answer but fetches the
+/// script whole (here its bytes changed in between, so the whole fetch is what sees them).
+@Suite(.serialized) struct ConditionalScriptTests {
+    @Test func aPaymentPageFetchesWholeWhatAnotherPageGotA304For() throws {
+        _ = confineNetworkToLoopback
+        let site = try TempDir("tw-shared-script")
+        let server = try TestServer(root: site.path)
+        defer { server.stop() }
+        try "/* shared v1 */ window.s = 1;\n".write(toFile: site.path + "/shared.js", atomically: true, encoding: .utf8)
+        let url = server.url("/shared.js")
+        let catalog = Catalog()
+        let detector = Detector(catalog: catalog, firstPartyDomains: ["127.0.0.1"])
+        func follow(_ f: ScriptFollower, whole: Bool) -> ScriptRecord? {
+            var job = ScanJob(target: Target(source: .url(server.url("/p.html"))), url: server.url("/p.html"), path: nil)
+            job.fetchScriptsWhole = whole
+            var report = PageReport(target: job.target, url: job.url, status: 200, error: nil, warnings: [],
+                                    resources: [Resource(url: url, host: "127.0.0.1", kind: .script, party: .first, vendor: nil)])
+            f.follow(&report, job: job)
+            return report.scripts.first { $0.url == url }
+        }
+        // An earlier cycle stored the script.
+        let first = ScriptFollower(catalog: catalog, detector: detector, fetchOptions: FetchOptions(), options: FollowOptions(),
+                                   storedScript: { _ in nil })
+        let v1 = try #require(follow(first, whole: false)?.digest)
+        let stored = try #require(first.cacheUpdates().first { $0.url == url }?.stored)
+        #expect(stored.etag != nil && stored.bodySHA256 == v1.sha256)
+
+        let cycle = ScriptFollower(catalog: catalog, detector: detector, fetchOptions: FetchOptions(), options: FollowOptions(),
+                                   storedScript: { $0 == url ? stored : nil })
+        #expect(follow(cycle, whole: false)?.digest == v1)
+        #expect(cycle.reusedOnNotModified == 1, "the ordinary page asked conditionally and got a 304")
+        try "/* shared v2 */ window.s = 2;\n".write(toFile: site.path + "/shared.js", atomically: true, encoding: .utf8)
+        let v2 = try #require(follow(cycle, whole: true)?.digest)
+        #expect(v2 != v1, "the payment page fetched the script whole")
+        #expect(v2 == ScriptDigest(of: Array("/* shared v2 */ window.s = 2;\n".utf8)))
+        #expect(cycle.cacheUpdates().first { $0.url == url }?.stored.bodySHA256 == v2.sha256, "and its new bytes are stored")
+        // Once read whole, the cycle's copy serves the next ordinary page as is.
+        #expect(follow(cycle, whole: false)?.digest == v2)
+        #expect(cycle.reusedOnNotModified == 1)
     }
 }
