@@ -48,11 +48,12 @@ public final class CycleRecorder {
     }
 
     /// Works out the cycle's alerts, commits, and returns the events the cycle caused.
-    public func finish(finished time: String) throws -> [AlertEvent] {
+    /// `scriptCache`: followed scripts fetched whole this cycle whose bytes or validators changed.
+    public func finish(finished time: String, scriptCache: [ScriptCacheEntry] = []) throws -> [AlertEvent] {
         precondition(!finished, "a cycle is finished once")
         do {
             let id = try begin()
-            let events = try store.finish(self, scanID: id, finished: time)
+            let events = try store.finish(self, scanID: id, finished: time, scriptCache: scriptCache)
             try store.db.exec("COMMIT")
             finished = true
             scanID = nil
