@@ -273,6 +273,9 @@ public struct Catalog: Sendable {
         var ids: [String] = []
         let ns = text as NSString
         for r in regexes {
+            // A text without the literal every match starts with has no match: the regex (UTF-16
+            // bridging, ICU, a time budget) is not run at all.
+            if let literal = r.requiredLiteral, !text.containsBytes(literal) { continue }
             let (matches, complete) = RegexBudget.matches(r.regex, in: text)
             if !complete {
                 let v = vendors[index]
@@ -291,7 +294,122 @@ public struct Catalog: Sendable {
 /// NSRegularExpression is immutable and thread-safe once built.
 struct NSRegularExpressionBox: @unchecked Sendable {
     let regex: NSRegularExpression
-    init(_ r: NSRegularExpression) { regex = r }
+    /// ASCII text every match contains (`RequiredLiteral.of`), or nil when none is known.
+    let requiredLiteral: String?
+    init(_ r: NSRegularExpression) {
+        regex = r
+        requiredLiteral = RequiredLiteral.of(r.pattern)
+    }
+}
+
+/// The literal a regular expression's matches all contain, read off the start of its pattern:
+/// `\bAW-(\d{6,12})\b` → `AW-`, `fbq\(\s*…` → `fbq(`. Tag-id patterns mostly name code
+/// that is not in the text at hand (a URL, another vendor's snippet), and a byte search for
+/// the literal is far cheaper than running ICU over the text bridged to UTF-16. Conservative:
+/// nil for any pattern with `|`, and the literal stops at the first token it cannot read as
+/// one fixed character (classes, escapes like `\d`, groups with `(?`, anchors other than
+/// `\b`, a quantified token or group).
+enum RequiredLiteral {
+    static func of(_ pattern: String) -> String? {
+        let p = Array(pattern.utf8)
+        if p.contains(0x7C) { return nil }  // `|`: a match may take another alternative
+        var literal: [UInt8] = []
+        var i = 0
+        func isQuantifier(_ k: Int) -> Bool { k < p.count && (p[k] == 0x3F || p[k] == 0x2A || p[k] == 0x2B || p[k] == 0x7B) }
+        scan: while i < p.count {
+            let c = p[i]
+            let token: UInt8
+            let next: Int
+            switch c {
+            case 0x5C:  // `\`
+                guard i + 1 < p.count else { break scan }
+                let e = p[i + 1]
+                if e == 0x62 { i += 2; continue }  // `` matches no character
+                guard isEscapedPunctuation(e) else { break scan }
+                token = e
+                next = i + 2
+            case 0x28:  // `(`: a plain group is entered when nothing quantifies it
+                guard i + 1 < p.count, p[i + 1] != 0x3F, let close = closingParenthesis(p, from: i), !isQuantifier(close + 1) else { break scan }
+                i += 1
+                continue
+            case 0x29:  // `)` of a group entered above
+                i += 1
+                continue
+            default:
+                guard isPlainLiteral(c) else { break scan }
+                token = c
+                next = i + 1
+            }
+            if isQuantifier(next) { break }  // optional or repeated: the literal ends before it
+            literal.append(token)
+            i = next
+        }
+        return literal.count >= 2 ? String(decoding: literal, as: UTF8.self) : nil
+    }
+
+    /// Characters ICU reads as themselves outside a class (no `x` flag is ever set here).
+    private static func isPlainLiteral(_ c: UInt8) -> Bool {
+        switch c {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+        case 0x20, 0x21, 0x22, 0x23, 0x25, 0x26, 0x27, 0x2C, 0x2D, 0x2F, 0x3A, 0x3B, 0x3C, 0x3D, 0x3E, 0x40, 0x5F, 0x7E: return true
+        default: return false
+        }
+    }
+
+    /// Punctuation a backslash makes literal.
+    private static func isEscapedPunctuation(_ c: UInt8) -> Bool {
+        switch c {
+        case 0x2E, 0x2F, 0x2D, 0x28, 0x29, 0x3F, 0x5B, 0x5D, 0x7B, 0x7D, 0x2B, 0x2A, 0x7C, 0x5C, 0x23, 0x26, 0x3D, 0x3A, 0x5E, 0x24, 0x40, 0x2C, 0x3B, 0x22, 0x27:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// The index of the `)` closing the group opened at `open`, or nil when something inside
+    /// (`\Q`, `\p`, a class opening with `]`) makes that uncertain.
+    static func closingParenthesis(_ p: [UInt8], from open: Int) -> Int? {
+        var depth = 0
+        var k = open
+        while k < p.count {
+            switch p[k] {
+            case 0x5C:
+                if k + 1 < p.count && (p[k + 1] == 0x51 || p[k + 1] == 0x70 || p[k + 1] == 0x50) { return nil }  // \Q, \p, \P
+                k += 2
+                continue
+            case 0x5B:
+                // A class, possibly nested (ICU set operations): parentheses in it are characters.
+                var classDepth = 0
+                while k < p.count {
+                    let c = p[k]
+                    if c == 0x5C {
+                        if k + 1 < p.count && (p[k + 1] == 0x51 || p[k + 1] == 0x70 || p[k + 1] == 0x50) { return nil }
+                        k += 2
+                        continue
+                    }
+                    if c == 0x5B {
+                        classDepth += 1
+                        let after = k + 1 < p.count && p[k + 1] == 0x5E ? k + 2 : k + 1
+                        if after < p.count && p[after] == 0x5D { return nil }
+                    } else if c == 0x5D {
+                        classDepth -= 1
+                        if classDepth == 0 { break }
+                    }
+                    k += 1
+                }
+                if k >= p.count { return nil }
+            case 0x28:
+                depth += 1
+            case 0x29:
+                depth -= 1
+                if depth == 0 { return k }
+            default:
+                break
+            }
+            k += 1
+        }
+        return nil
+    }
 }
 
 /// Reads `vendors/*.yaml` into a catalog, strictly: unknown fields and clashing hosts are errors.
