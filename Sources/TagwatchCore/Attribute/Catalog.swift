@@ -70,7 +70,13 @@ public struct Catalog: Sendable {
     /// bytes finds them all: `pairBucket[first two bytes]` is an index into `buckets` or -1.
     private var pairBucket = [Int32](repeating: -1, count: 65536)
     private var buckets: [[Int]] = []  // indexes into signatureList
-    private var signatureBytes: [[UInt8]] = []  // parallel to signatureList
+    /// `buckets` and the signatures' bytes flattened for the scan loop (no array of arrays to
+    /// retain and release per byte): bucket b's positions are `flatPositions[flatStarts[b]..<flatStarts[b + 1]]`,
+    /// signature p's bytes `flatSignatureBytes[flatSignatureStarts[p]..<flatSignatureStarts[p + 1]]`.
+    private var flatStarts: [Int32] = [0]
+    private var flatPositions: [Int32] = []
+    private var flatSignatureStarts: [Int32] = [0]
+    private var flatSignatureBytes: [UInt8] = []
     /// Signatures the byte index cannot take (one byte long, or not ASCII): searched one by one.
     private var unindexedSignatures: [Int] = []
     private var tagIDRegexes: [Int: [NSRegularExpressionBox]] = [:]
@@ -150,7 +156,6 @@ public struct Catalog: Sendable {
             let position = signatureList.count
             let bytes = Array(s.utf8)
             signatureList.append((s, index))
-            signatureBytes.append(bytes)
             if bytes.count >= 2, bytes.allSatisfy({ $0 < 0x80 && $0 != 0x0A && $0 != 0x0D }) {
                 let key = Int(bytes[0]) << 8 | Int(bytes[1])
                 if pairBucket[key] < 0 {
@@ -161,6 +166,13 @@ public struct Catalog: Sendable {
             } else {
                 unindexedSignatures.append(position)
             }
+            flatSignatureBytes += bytes
+            flatSignatureStarts.append(Int32(flatSignatureBytes.count))
+        }
+        if !v.signatures.isEmpty {
+            flatPositions = buckets.flatMap { $0.map { Int32($0) } }
+            flatStarts = [0]
+            for b in buckets { flatStarts.append(flatStarts[flatStarts.count - 1] + Int32(b.count)) }
         }
         if !regexes.isEmpty { tagIDRegexes[index] = regexes }
         for rule in v.tagTypes {
@@ -211,24 +223,36 @@ public struct Catalog: Sendable {
             var high: UInt8 = 0
             let n = text.count
             pairBucket.withUnsafeBufferPointer { table in
+            flatStarts.withUnsafeBufferPointer { starts in
+            flatPositions.withUnsafeBufferPointer { positions in
+            flatSignatureStarts.withUnsafeBufferPointer { sigStarts in
+            flatSignatureBytes.withUnsafeBufferPointer { sigBytes in
+            hit.withUnsafeMutableBufferPointer { hit in
                 var i = 0
                 while i + 1 < n {
                     let b0 = text[i]
                     high |= b0
-                    let bucket = table[Int(b0) << 8 | Int(text[i + 1])]
+                    let bucket = Int(table[Int(b0) << 8 | Int(text[i + 1])])
                     if bucket >= 0 {
-                        for position in buckets[Int(bucket)] where !hit[position] {
-                            let sig = signatureBytes[position]
-                            if i + sig.count <= n {
+                        for k in Int(starts[bucket])..<Int(starts[bucket + 1]) {
+                            let position = Int(positions[k])
+                            if hit[position] { continue }
+                            let from = Int(sigStarts[position]), count = Int(sigStarts[position + 1]) - from
+                            if i + count <= n {
                                 var j = 2
-                                while j < sig.count && text[i + j] == sig[j] { j += 1 }
-                                if j == sig.count { hit[position] = true }
+                                while j < count && text[i + j] == sigBytes[from + j] { j += 1 }
+                                if j == count { hit[position] = true }
                             }
                         }
                     }
                     i += 1
                 }
                 if n > 0 { high |= text[n - 1] }
+            }
+            }
+            }
+            }
+            }
             }
             let ascii = high < 0x80
             if !ascii && Self.hasASCIIDecomposingCharacter(text) { return nil }
