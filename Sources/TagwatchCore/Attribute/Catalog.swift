@@ -62,9 +62,11 @@ public struct Catalog: Sendable {
 
     public private(set) var vendors: [Vendor] = []
     private var byID: [String: Int] = [:]
-    private var hostIndex: [String: Int] = [:]
+    /// Keyed by `Substring` so `match` looks a host's suffixes up in place, without making a
+    /// string of each (equality and hashing are those of `String`).
+    private var hostIndex: [Substring: Int] = [:]
     /// host -> (path prefix, vendor), longest prefix first.
-    private var patternIndex: [String: [(String, Int)]] = [:]
+    private var patternIndex: [Substring: [(String, Int)]] = [:]
     private var signatureList: [(String, Int)] = []
     /// Byte index of the ASCII signatures (two bytes or more), so one pass over a script's
     /// bytes finds them all: `pairBucket[first two bytes]` is an index into `buckets` or -1.
@@ -110,7 +112,7 @@ public struct Catalog: Sendable {
         let index = vendors.count
         for h in v.hosts {
             let host = h.lowercased()
-            if let other = hostIndex[host] {
+            if let other = hostIndex[Substring(host)] {
                 throw SourceError(file: at.file, line: at.line,
                                   "host '\(host)' of '\(v.id)' is already claimed by '\(vendors[other].id)' (\(vendors[other].file)); a host belongs to one vendor: remove it from one of them, or use patterns (host/path) to split it")
             }
@@ -123,7 +125,7 @@ public struct Catalog: Sendable {
             }
             let host = p[..<slash].lowercased()
             let path = String(p[slash...])
-            if let existing = patternIndex[host], let clash = existing.first(where: { $0.0 == path }) {
+            if let existing = patternIndex[Substring(host)], let clash = existing.first(where: { $0.0 == path }) {
                 throw SourceError(file: at.file, line: at.line,
                                   "pattern '\(p)' of '\(v.id)' is already claimed by '\(vendors[clash.1].id)'; a pattern belongs to one vendor")
             }
@@ -147,10 +149,10 @@ public struct Catalog: Sendable {
         }
         vendors.append(v)
         byID[v.id] = index
-        for h in v.hosts { hostIndex[h.lowercased()] = index }
+        for h in v.hosts { hostIndex[Substring(h.lowercased())] = index }
         for (host, path) in newPatterns {
-            patternIndex[host, default: []].append((path, index))
-            patternIndex[host]!.sort { $0.0.count > $1.0.count }
+            patternIndex[Substring(host), default: []].append((path, index))
+            patternIndex[Substring(host)]!.sort { $0.0.count > $1.0.count }
         }
         for s in v.signatures where !s.isEmpty {
             let position = signatureList.count
@@ -191,14 +193,13 @@ public struct Catalog: Sendable {
     public func match(host: String, path: String = "/") -> CatalogMatch? {
         var suffix = Substring(host)
         while !suffix.isEmpty {
-            let key = String(suffix)
-            if let patterns = patternIndex[key] {
+            if let patterns = patternIndex[suffix] {
                 for (prefix, index) in patterns where path.hasPrefix(prefix) {
-                    return CatalogMatch(vendorIndex: index, rule: key + prefix)
+                    return CatalogMatch(vendorIndex: index, rule: String(suffix) + prefix)
                 }
             }
-            if let index = hostIndex[key] {
-                return CatalogMatch(vendorIndex: index, rule: key)
+            if let index = hostIndex[suffix] {
+                return CatalogMatch(vendorIndex: index, rule: String(suffix))
             }
             guard let dot = suffix.firstIndex(of: ".") else { break }
             suffix = suffix[suffix.index(after: dot)...]
