@@ -191,18 +191,38 @@ public struct Catalog: Sendable {
     /// The vendor that claims `host` (and `path`, for shared hosts): the longest matching suffix
     /// wins, and at the same suffix a path pattern beats the bare host.
     public func match(host: String, path: String = "/") -> CatalogMatch? {
+        // An ASCII host (every host the URL parser gives) steps from label to label on its
+        // bytes, where a dot is always a character of its own; walking `Character`s cost half
+        // of a lookup.
+        let utf8 = host.utf8
+        if utf8.allSatisfy({ $0 < 0x80 }) {
+            var start = utf8.startIndex
+            while start != utf8.endIndex {
+                let suffix = host[start...]
+                if let m = match(suffix: suffix, path: path) { return m }
+                guard let dot = utf8[start...].firstIndex(of: 0x2E) else { break }
+                start = utf8.index(after: dot)
+            }
+            return nil
+        }
         var suffix = Substring(host)
         while !suffix.isEmpty {
-            if let patterns = patternIndex[suffix] {
-                for (prefix, index) in patterns where path.hasPrefix(prefix) {
-                    return CatalogMatch(vendorIndex: index, rule: String(suffix) + prefix)
-                }
-            }
-            if let index = hostIndex[suffix] {
-                return CatalogMatch(vendorIndex: index, rule: String(suffix))
-            }
+            if let m = match(suffix: suffix, path: path) { return m }
             guard let dot = suffix.firstIndex(of: ".") else { break }
             suffix = suffix[suffix.index(after: dot)...]
+        }
+        return nil
+    }
+
+    /// The vendor claiming exactly `suffix` (a path pattern first, then the bare host).
+    private func match(suffix: Substring, path: String) -> CatalogMatch? {
+        if let patterns = patternIndex[suffix] {
+            for (prefix, index) in patterns where path.hasPrefix(prefix) {
+                return CatalogMatch(vendorIndex: index, rule: String(suffix) + prefix)
+            }
+        }
+        if let index = hostIndex[suffix] {
+            return CatalogMatch(vendorIndex: index, rule: String(suffix))
         }
         return nil
     }
