@@ -203,3 +203,34 @@ import TagwatchTestSupport
         #expect(withLiteral > 50, "most bundled patterns start with a literal")
     }
 }
+
+extension CatalogTests {
+    /// The byte scan's filters (three-byte and two-byte) find a signature wherever it starts,
+    /// including at the last bytes of a script, exactly where `String.contains` does.
+    @Test func signaturesAreFoundAtEveryPosition() throws {
+        let c = try catalog("""
+            vendors:
+              - {id: two, name: Two, company: T, category: other, hosts: [two.test], signatures: ["q9"]}
+              - {id: three, name: Three, company: T, category: other, hosts: [three.test], signatures: ["zx!"]}
+              - {id: long, name: Long, company: T, category: other, hosts: [long.test], signatures: ["_tw.push("]}
+            """)
+        let signatures = ["q9", "zx!", "_tw.push("]
+        struct Seeded: RandomNumberGenerator {
+            var state: UInt64
+            mutating func next() -> UInt64 {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return state
+            }
+        }
+        var rng = Seeded(state: 12)
+        for _ in 0..<300 {
+            var text = String((0..<Int.random(in: 0..<12, using: &rng)).map { _ in "abq9zx!_tw.push( ".randomElement(using: &rng)! })
+            if Bool.random(using: &rng) { text += signatures.randomElement(using: &rng)! }
+            let expected = signatures.indices.filter { text.contains(signatures[$0]) }
+            #expect(c.signatureMatches(in: text) == expected, "\(text.debugDescription)")
+        }
+        #expect(c.signatureMatches(in: "var a=1;zx!") == [1])
+        #expect(c.signatureMatches(in: "xq9") == [0])
+        #expect(c.signatureMatches(in: "q") == [])
+    }
+}
