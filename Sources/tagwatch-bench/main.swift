@@ -3,9 +3,19 @@
 //   tagwatch-bench parse-ceiling DIR [--threads 2] [--rounds 3]
 //       libxml2 alone: htmlReadMemory + xmlFreeDoc over every .html page of DIR, held in
 //       memory, split over THREADS threads; no extraction. The best of ROUNDS is printed.
+//   tagwatch-bench sax-ceiling DIR [--threads 2] [--rounds 3] [--push] [--chunk 16384]
+//       libxml2 alone without a tree: the same pages through the HTML parser with SAX callbacks
+//       that do nothing but count elements (what the Extractor's walk starts from), the pull
+//       parser (htmlCtxtReadMemory, as the Extractor) or with --push the push parser
+//       (htmlCreatePushParserCtxt + htmlParseChunk in CHUNK-byte pieces). Same output as parse-ceiling.
+//   tagwatch-bench extract-dump DIR [--fragment]
+//       Every page's extraction (or, with --fragment, each page's text parsed as a tag's Custom
+//       HTML) as JSON lines, for comparing two builds byte for byte.
 //   tagwatch-bench extract DIR [--rules DIR] [--rounds 3]
-//       On one core: bare parse of every page, then Extractor + Detector on every page;
-//       prints both rates and their ratio (extract pages/s over parse pages/s).
+//       On one core: bare parse of every page (the DOM: htmlReadMemory + xmlFreeDoc; and the
+//       SAX pull parser with empty callbacks), then Extractor + Detector on every page; prints the
+//       rates and the ratios (extract pages/s over each bare parse's pages/s), from wall time and
+//       from the thread's CPU time.
 //   tagwatch-bench urls [--count 200000] [--rounds 3]
 //       Resolving references the way pages write them against a page URL: WebURL (the WHATWG
 //       parser the extractor uses) against Foundation's URL(string:relativeTo:); ns per URL.
@@ -70,6 +80,70 @@ func bareParse(_ page: Page) {
     }
 }
 
+/// Empty SAX callbacks but for an element count: the parse a SAX walk cannot go below.
+func countingHandler() -> htmlSAXHandler {
+    var h = htmlSAXHandler()
+    h.initialized = 1
+    h.startElement = { ctx, _, _ in
+        guard let ctx else { return }
+        let c = ctx.assumingMemoryBound(to: htmlParserCtxt.self)
+        c.pointee._private?.assumingMemoryBound(to: Int.self).pointee += 1
+    }
+    h.characters = { _, _, _ in }
+    h.cdataBlock = { _, _, _ in }
+    return h
+}
+
+/// The Extractor's options (documentOptions).
+let extractorOptions = Int32(HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue
+    | HTML_PARSE_NONET.rawValue | HTML_PARSE_COMPACT.rawValue | HTML_PARSE_NOBLANKS.rawValue
+    | HTML_PARSE_IGNORE_ENC.rawValue | XML_PARSE_HUGE.rawValue)
+
+/// Pull parser with SAX callbacks (as the Extractor parses); returns the element count.
+@discardableResult
+func saxParse(_ page: Page) -> Int {
+    guard let ctxt = htmlNewParserCtxt() else { return 0 }
+    defer { htmlFreeParserCtxt(ctxt) }
+    ctxt.pointee.sax.pointee = countingHandler()
+    var count = 0
+    withUnsafeMutablePointer(to: &count) { counter in
+        ctxt.pointee._private = UnsafeMutableRawPointer(counter)
+        page.bytes.withUnsafeBufferPointer { buf in
+            buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) { p in
+                _ = htmlCtxtReadMemory(ctxt, p, Int32(clamping: buf.count), "https://www.example.com/", nil, extractorOptions)
+            }
+        }
+        ctxt.pointee._private = nil
+    }
+    return count
+}
+
+/// Push parser with SAX callbacks, fed `chunk` bytes at a time; returns the element count.
+@discardableResult
+func saxPushParse(_ page: Page, chunk: Int) -> Int {
+    var handler = countingHandler()
+    var count = 0
+    return withUnsafeMutablePointer(to: &count) { counter -> Int in
+        guard let ctxt = htmlCreatePushParserCtxt(&handler, nil, nil, 0, "https://www.example.com/", XML_CHAR_ENCODING_NONE) else { return 0 }
+        defer { htmlFreeParserCtxt(ctxt) }
+        _ = htmlCtxtUseOptions(ctxt, extractorOptions)
+        ctxt.pointee._private = UnsafeMutableRawPointer(counter)
+        page.bytes.withUnsafeBufferPointer { buf in
+            buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) { p in
+                var at = 0
+                while at < buf.count {
+                    let n = min(chunk, buf.count - at)
+                    _ = htmlParseChunk(ctxt, p + at, Int32(n), 0)
+                    at += n
+                }
+                _ = htmlParseChunk(ctxt, p, 0, 1)
+            }
+        }
+        ctxt.pointee._private = nil
+        return counter.pointee
+    }
+}
+
 func seconds(_ d: Duration) -> Double {
     Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
 }
@@ -78,6 +152,13 @@ func cpuSeconds() -> Double {
     var u = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
     return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+}
+
+/// CPU seconds of the calling thread: a phase's cost that other processes on the machine do not inflate.
+func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 func json(_ pairs: [(String, Any)]) -> String {
@@ -92,8 +173,8 @@ func json(_ pairs: [(String, Any)]) -> String {
     }.joined(separator: ", ") + "}"
 }
 
-func parseCeiling(_ args: [String]) {
-    guard args.count >= 1 else { fail("usage: parse-ceiling DIR [--threads N] [--rounds N]") }
+func parseCeiling(_ args: [String], parse: @escaping @Sendable (Page) -> Void = { bareParse($0) }) {
+    guard args.count >= 1 else { fail("usage: parse-ceiling|sax-ceiling DIR [--threads N] [--rounds N]") }
     let pages = loadPages(args[0])
     let threads = intOption(args, "--threads", 2)
     let rounds = intOption(args, "--rounds", 3)
@@ -107,7 +188,7 @@ func parseCeiling(_ args: [String]) {
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             var i = t
             while i < pages.count {
-                bareParse(pages[i])
+                parse(pages[i])
                 i += threads
             }
         }
@@ -136,27 +217,86 @@ func extract(_ args: [String]) {
     let extractor = Extractor()
     let detector = Detector(catalog: catalog, firstPartyDomains: ["example.com"])
     let urls = pages.map { "https://www.example.com/pages/" + $0.name }
-    var parseBest = Double.infinity
-    var extractBest = Double.infinity
+    var parseBest = Double.infinity, saxBest = Double.infinity, extractBest = Double.infinity
+    var parseCPU = Double.infinity, saxCPU = Double.infinity, extractCPU = Double.infinity
     var resources = 0
     for _ in 0..<rounds {
         var start = ContinuousClock.now
+        var cpu = threadCPUSeconds()
         for p in pages { bareParse(p) }
         parseBest = min(parseBest, seconds(ContinuousClock.now - start))
+        parseCPU = min(parseCPU, threadCPUSeconds() - cpu)
         start = ContinuousClock.now
+        cpu = threadCPUSeconds()
+        for p in pages { saxParse(p) }
+        saxBest = min(saxBest, seconds(ContinuousClock.now - start))
+        saxCPU = min(saxCPU, threadCPUSeconds() - cpu)
+        start = ContinuousClock.now
+        cpu = threadCPUSeconds()
         var count = 0
         for (i, p) in pages.enumerated() {
             let extraction = extractor.extract(body: p.bytes, pageURL: urls[i])
             count += detector.detect(extraction, pageURL: urls[i]).count
         }
         extractBest = min(extractBest, seconds(ContinuousClock.now - start))
+        extractCPU = min(extractCPU, threadCPUSeconds() - cpu)
         resources = count
     }
     let parseRate = Double(pages.count) / parseBest
+    let saxRate = Double(pages.count) / saxBest
     let extractRate = Double(pages.count) / extractBest
     print(json([("pages", pages.count), ("rounds", rounds), ("resources", resources),
-                ("parse_pages_per_s", parseRate), ("extract_detect_pages_per_s", extractRate),
-                ("ratio", extractRate / parseRate)]))
+                ("parse_pages_per_s", parseRate), ("sax_parse_pages_per_s", saxRate), ("extract_detect_pages_per_s", extractRate),
+                ("ratio", extractRate / parseRate), ("ratio_over_sax", extractRate / saxRate),
+                // The same ratios from the thread's CPU time (best of ROUNDS), steady on a busy machine.
+                ("cpu_ms_per_page_parse", parseCPU / Double(pages.count) * 1e3), ("cpu_ms_per_page_sax", saxCPU / Double(pages.count) * 1e3),
+                ("cpu_ms_per_page_extract_detect", extractCPU / Double(pages.count) * 1e3),
+                ("cpu_ratio", parseCPU / extractCPU), ("cpu_ratio_over_sax", saxCPU / extractCPU)]))
+}
+
+/// One JSON string literal (for extract-dump).
+func quoted(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+        default: out.unicodeScalars.append(u)
+        }
+    }
+    return out + "\""
+}
+
+func extractDump(_ args: [String]) {
+    guard args.count >= 1 else { fail("usage: extract-dump DIR [--fragment]") }
+    let pages = loadPages(args[0])
+    let fragment = args.contains("--fragment")
+    let extractor = Extractor()
+    for p in pages {
+        let url = "https://www.example.com/pages/" + p.name
+        var fields: [String] = ["\"page\": " + quoted(p.name)]
+        let resources: [ExtractedResource]
+        let scripts: [String]
+        if fragment {
+            let r = extractor.extractFragment(html: String(decoding: p.bytes, as: UTF8.self), baseURL: url)
+            resources = r.resources
+            scripts = r.inlineScripts
+        } else {
+            let e = extractor.extract(body: p.bytes, pageURL: url)
+            resources = e.resources
+            scripts = e.inlineScripts
+            fields.append("\"base\": " + quoted(e.baseURL))
+            fields.append("\"canonical\": " + (e.canonicalURL.map(quoted) ?? "null"))
+            fields.append("\"warnings\": [" + e.warnings.map(quoted).joined(separator: ", ") + "]")
+        }
+        let rs = resources.map { r in
+            "[" + [quoted(r.url), quoted(r.kind.rawValue), r.integrity.map(quoted) ?? "null", r.inlineIndex.map(String.init) ?? "null"].joined(separator: ", ") + "]"
+        }
+        fields.append("\"resources\": [" + rs.joined(separator: ", ") + "]")
+        fields.append("\"inline_scripts\": [" + scripts.map(quoted).joined(separator: ", ") + "]")
+        print("{" + fields.joined(separator: ", ") + "}")
+    }
 }
 
 func urls(_ args: [String]) {
@@ -306,9 +446,18 @@ func reportState(_ args: [String]) {
 let args = Array(CommandLine.arguments.dropFirst())
 switch args.first {
 case "parse-ceiling": parseCeiling(Array(args.dropFirst()))
+case "sax-ceiling":
+    let rest = Array(args.dropFirst())
+    if rest.contains("--push") {
+        let chunk = intOption(rest, "--chunk", 16384)
+        parseCeiling(rest) { saxPushParse($0, chunk: chunk) }
+    } else {
+        parseCeiling(rest) { saxParse($0) }
+    }
+case "extract-dump": extractDump(Array(args.dropFirst()))
 case "extract": extract(Array(args.dropFirst()))
 case "lookup": lookup(Array(args.dropFirst()))
 case "urls": urls(Array(args.dropFirst()))
 case "report-state": reportState(Array(args.dropFirst()))
-default: fail("usage: tagwatch-bench parse-ceiling DIR | extract DIR | lookup | urls | report-state OUT  (see the comment at the top of main.swift)")
+default: fail("usage: tagwatch-bench parse-ceiling DIR | sax-ceiling DIR [--push] | extract DIR | extract-dump DIR | lookup | urls | report-state OUT  (see the comment at the top of main.swift)")
 }

@@ -123,11 +123,17 @@ struct HTMLInput {
     /// - inside `<textarea>` (RCDATA) and `<iframe>`, `<xmp>`, `<noembed>`,
     ///   `<noframes>` (raw text) a `<` is text, so no element hides or is invented there;
     ///   `<script>` and `<style>` contents are left as they are.
-    static func tokenizeLikeABrowser(_ b: [UInt8]) -> [UInt8] {
+    static func tokenizeLikeABrowser(_ source: [UInt8]) -> [UInt8] {
+        // Read through a buffer pointer: the array's bounds checks and accesses through the
+        // nested functions' context were most of this pass's cost (bench/issue12/sax.md).
+        source.withUnsafeBufferPointer { tokenize($0, source: source) }
+    }
+
+    private static func tokenize(_ b: UnsafeBufferPointer<UInt8>, source: [UInt8]) -> [UInt8] {
         let n = b.count
         // Bytes are copied lazily: `out` gets the stretch since `flushed` only when a rewrite is
         // needed, so a page with nothing to rewrite costs one scan and no copy.
-        var w = Rewriter(source: b)
+        var w = Rewriter(source: source)
         func replace(_ from: Int, _ to: Int, with bytes: [UInt8]) { w.replace(from, to, with: bytes) }
         @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
         @inline(__always) func isAlpha(_ c: UInt8) -> Bool { (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A }
@@ -216,10 +222,10 @@ struct HTMLInput {
             guard isAlpha(d) else { i += 1; continue }
             // A start tag: a `/` between attributes becomes a space.
             var j = i + 1
-            var name: [UInt8] = []
-            while j < n && !isSpace(b[j]) && b[j] != 0x2F && b[j] != 0x3E {
-                if name.count < 16 { name.append(lower(b[j])) }
-                j += 1
+            while j < n && !isSpace(b[j]) && b[j] != 0x2F && b[j] != 0x3E { j += 1 }
+            // The raw text element this tag opens, if any; compared in place (no array per tag).
+            let rawName = rawText.first { r in
+                r.count == j - i - 1 && r.indices.allSatisfy { lower(b[i + 1 + $0]) == r[$0] }
             }
             enum S { case between, attrName, afterName, beforeValue, quoted(UInt8), unquoted }
             var st = S.between
@@ -261,7 +267,7 @@ struct HTMLInput {
             }
             i = min(n, j + 1)
             // Raw text and RCDATA: left to their end tag; a `<` inside some of them is text.
-            if !selfClosing, rawText.contains(name) {
+            if !selfClosing, let name = rawName {
                 let end = closing(name, from: i)
                 if escapeInside.contains(name) {
                     var k = i
