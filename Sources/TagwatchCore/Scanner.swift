@@ -19,6 +19,9 @@ public struct ScanJob: Sendable {
     /// The observation stored with `validators`: an unchanged page starts from it, and only its
     /// scripts are followed again.
     public var stored: PageReport?
+    /// The scripts it loads are fetched whole every cycle, never conditionally (pages with an
+    /// integrity label: each cycle re-reads and re-hashes what a payment page runs).
+    public var fetchScriptsWhole = false
 
     public init(target: Target, url: String, path: String?, error: String? = nil, root: String? = nil) {
         self.target = target
@@ -218,7 +221,8 @@ public struct Scanner: Sendable {
             follower.follow(&report, job: job, seeds: [], cancellation: cancellation)
             report.warnings = stored.warnings
         }
-        report.unchanged = Set(report.resources) == Set(stored.resources) && Set(report.scripts) == Set(stored.scripts)
+        report.unchanged = Set(report.resources) == Set(stored.resources)
+            && Set(report.scripts.map(\.comparable)) == Set(stored.scripts.map(\.comparable))
             && report.securityHeaders == stored.securityHeaders
         return report
     }

@@ -337,12 +337,10 @@ fileprivate final class Walker {
                         }
                         frame.adoptedIntoNoscript = first == .noscript
                         frame.adoptedIntoSVG = first == .svg
-                    } else if !isFragment {
-                        // Beside the root element: the tree walk never went there.
-                        skipping += 1
-                        stack.append(Frame(kind: .skipped))
-                        return
                     }
+                    // Otherwise (a doctype or comment came first) libxml2 hangs it beside the root
+                    // element, where the old tree walk never went; a browser moves it into <body>
+                    // and loads it, so it is walked like the rest of the page.
                 }
             } else {
                 firstTop = .some(tag)

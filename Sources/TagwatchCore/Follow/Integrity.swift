@@ -99,6 +99,17 @@ public struct ScriptRecord: Sendable, Hashable, Codable {
     /// The script or container that loads it (nil: the page's HTML).
     public var via: String?
 
+    /// The record with the wording of its error left out, for telling whether following found
+    /// what was stored: libcurl's messages carry timings ("after 3 ms"), so the same failure reads
+    /// differently every cycle, and a page whose blocked script failed again was taken for changed
+    /// (its observation re-encoded and its resources rewritten: 12 % of a steady-state cycle). The
+    /// error itself is recorded every cycle from the fresh record, not from the stored one.
+    var comparable: ScriptRecord {
+        var c = self
+        if c.error != nil { c.error = "" }
+        return c
+    }
+
     public init(url: String, kind: String, integrity: String? = nil, digest: ScriptDigest? = nil, error: String? = nil,
                 containerVersion: String? = nil, containerTags: [String] = [], via: String? = nil) {
         self.url = url

@@ -38,14 +38,55 @@ public final class ScriptFollower: @unchecked Sendable {
     private var pending = Set<String>()
     private var scriptsTaken = 0
     private var bytesTaken = 0
+    /// What the last cycle stored about a script (nil: a scan, which remembers nothing).
+    private let storedScript: (@Sendable (String) -> StoredScript?)?
+    /// Scripts this cycle's cache holds from a 304: not re-read, so not what a page that must
+    /// be verified whole (a payment page) may use.
+    private var notModified = Set<String>()
+    /// Scripts fetched whole whose bytes or validators differ from what was stored.
+    private var toStore: [String: StoredScript] = [:]
+    /// Scripts asked for conditionally and answered 304 (for the cycle's log and tests).
+    private var notModifiedCount = 0
+    /// Multi handles (and their open connections) free for the next batch of fetches.
+    private var sessions: [FetchSession] = []
 
-    public init(catalog: Catalog, detector: Detector, fetchOptions: FetchOptions, options: FollowOptions) {
+    /// Runs `body` with a session no other thread uses meanwhile, kept for the next batch.
+    private func withSession(_ body: (FetchSession?) -> Void) {
+        lock.lock()
+        let session = sessions.popLast() ?? FetchSession()
+        lock.unlock()
+        body(session)
+        guard let session else { return }
+        lock.lock()
+        sessions.append(session)
+        lock.unlock()
+    }
+
+    /// `storedScript`: the state's copy of a script, when the caller keeps one between runs (the
+    /// daemon): it is then fetched conditionally and its analysis reused when unchanged.
+    public init(catalog: Catalog, detector: Detector, fetchOptions: FetchOptions, options: FollowOptions,
+                storedScript: (@Sendable (String) -> StoredScript?)? = nil) {
         self.analyzer = ScriptAnalyzer(catalog: catalog)
         self.detector = detector
         self.options = options
         var fo = fetchOptions
         fo.maxBodyBytes = options.maxScriptBytes
         self.fetchOptions = fo
+        self.storedScript = storedScript
+    }
+
+    /// What to write to the state's `script_cache` after the cycle, sorted by URL.
+    public func cacheUpdates() -> [ScriptCacheEntry] {
+        lock.lock()
+        defer { lock.unlock() }
+        return toStore.keys.sorted().map { ScriptCacheEntry(url: $0, stored: toStore[$0]!) }
+    }
+
+    /// How many scripts were answered 304 and their stored analysis reused.
+    public var reusedOnNotModified: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return notModifiedCount
     }
 
     /// Scripts fetched or read so far, and their bytes.
@@ -103,7 +144,8 @@ public final class ScriptFollower: @unchecked Sendable {
                     remote.append(u)
                 }
             }
-            let analyses = analyses(remote: remote, local: localPaths, hashOnly: hashOnly, cancellation: cancellation)
+            let analyses = analyses(remote: remote, local: localPaths, hashOnly: hashOnly, whole: job.fetchScriptsWhole,
+                                    cancellation: cancellation)
             var next: [String] = []
             for u in urls {
                 guard let a = analyses[u] else { continue }
@@ -134,8 +176,10 @@ public final class ScriptFollower: @unchecked Sendable {
         }
     }
 
-    /// The analysis of each URL: cached, or fetched/read now (once across threads).
-    private func analyses(remote: [String], local: [String: String], hashOnly: Set<String>,
+    /// The analysis of each URL: cached, or fetched/read now (once across threads). `whole`: the
+    /// page's scripts must be read whole this cycle (a payment page): no conditional request, and
+    /// no analysis this cycle took from a 304.
+    private func analyses(remote: [String], local: [String: String], hashOnly: Set<String>, whole: Bool = false,
                           cancellation: FetchCancellation?) -> [String: ScriptAnalysis] {
         func analyse(_ body: [UInt8], _ u: String) -> ScriptAnalysis {
             if hashOnly.contains(u) {
@@ -150,8 +194,18 @@ public final class ScriptFollower: @unchecked Sendable {
         var mine: [String] = []
         var waitFor: [String] = []
         lock.lock()
+        var conditional = Set<String>()
         for u in remote + local.keys.sorted() {
-            if let a = cache[u] { result[u] = a } else if pending.contains(u) { waitFor.append(u) } else {
+            let mustReread = whole && notModified.contains(u)
+            if let a = cache[u], !mustReread { result[u] = a } else if pending.contains(u) { waitFor.append(u) } else {
+                if mustReread {
+                    // Taken from a 304 for another page: fetched again whole, not counted twice.
+                    cache[u] = nil
+                    pending.insert(u)
+                    mine.append(u)
+                    continue
+                }
+                if !whole { conditional.insert(u) }
                 if scriptsTaken >= options.maxScripts || bytesTaken >= options.maxTotalBytes {
                     var a = ScriptAnalysis()
                     a.error = "the follow budget of this scan is spent (\(options.maxScripts) scripts or \(options.maxTotalBytes) bytes)"
@@ -178,20 +232,69 @@ public final class ScriptFollower: @unchecked Sendable {
             }
             done[u] = a
         }
+        var fromNotModified = Set<String>()
+        var updates: [String: StoredScript] = [:]
+        var reusedOn304 = 0
         if !mineRemote.isEmpty {
             var collected: [String: ScriptAnalysis] = [:]
-            Fetcher(options: fetchOptions).fetch(mineRemote, cancellation: cancellation) { i, r in
+            let stored = storedScript.map { lookup in
+                Dictionary(mineRemote.compactMap { u in lookup(u).map { (u, $0) } }, uniquingKeysWith: { a, _ in a })
+            } ?? [:]
+            // Asked again whole: a 304 (or a stored copy that cannot be read) leaves no bytes to analyse.
+            var again: [String] = []
+            func take(_ r: FetchResult, _ u: String, conditionally: Bool) {
                 var a: ScriptAnalysis
+                let old = stored[u]
                 if let e = r.error {
                     a = ScriptAnalysis()
                     a.error = e.contains("limit") ? "\(e) (follow: max_script_bytes is \(options.maxScriptBytes))" : e
+                } else if r.status == 304 && conditionally {
+                    guard let old, let reused = ScriptAnalysis(encoded: old.analysis, hashOnly: hashOnly.contains(u)) else {
+                        again.append(u)
+                        return
+                    }
+                    // Not modified: the same bytes as stored, so the same hash and analysis.
+                    a = reused
+                    fromNotModified.insert(u)
+                    reusedOn304 += 1
+                    let etag = r.etag ?? old.etag, lastModified = r.lastModified ?? old.lastModified
+                    if etag != old.etag || lastModified != old.lastModified {
+                        updates[u] = StoredScript(etag: etag, lastModified: lastModified, bodySHA256: old.bodySHA256,
+                                                  analysis: old.analysis)
+                    }
                 } else if let s = r.status, !(200..<300).contains(s) {
                     a = ScriptAnalysis()
                     a.error = "HTTP \(s) from \(r.finalURL)"
                 } else {
-                    a = analyse(r.body, mineRemote[i])
+                    // Hashed once more only when a stored copy may spare the analysis (which hashes it itself).
+                    let sha = old.map { _ in ScriptDigest.sha256Hex(r.body) }
+                    if let old, old.bodySHA256 == sha, let reused = ScriptAnalysis(encoded: old.analysis, hashOnly: hashOnly.contains(u)) {
+                        // The same bytes as stored (the SHA-256 says so): the stored analysis holds.
+                        a = reused
+                        if r.etag != old.etag || r.lastModified != old.lastModified {
+                            updates[u] = StoredScript(etag: r.etag, lastModified: r.lastModified, bodySHA256: old.bodySHA256,
+                                                      analysis: old.analysis)
+                        }
+                    } else {
+                        a = analyse(r.body, u)
+                        if storedScript != nil, a.error == nil, let hash = sha ?? a.digest?.sha256 {
+                            updates[u] = StoredScript(etag: r.etag, lastModified: r.lastModified, bodySHA256: hash,
+                                                      analysis: a.encoded(hashOnly: hashOnly.contains(u)))
+                        }
+                    }
                 }
-                collected[mineRemote[i]] = a
+                collected[u] = a
+            }
+            let headers = mineRemote.map { u in conditional.contains(u) ? stored[u]?.requestHeaders ?? [] : [] }
+            withSession { session in
+                Fetcher(options: fetchOptions).fetch(mineRemote, requestHeaders: headers, cancellation: cancellation, session: session) { i, r in
+                    take(r, mineRemote[i], conditionally: !headers[i].isEmpty)
+                }
+                if !again.isEmpty {
+                    Fetcher(options: fetchOptions).fetch(again, cancellation: cancellation, session: session) { i, r in
+                        take(r, again[i], conditionally: false)
+                    }
+                }
             }
             for (u, a) in collected { done[u] = a }
             for u in mineRemote where done[u] == nil {
@@ -204,19 +307,31 @@ public final class ScriptFollower: @unchecked Sendable {
         lock.lock()
         for (u, a) in done {
             // A cancelled fetch is not remembered: the next cycle tries again.
-            if cancellation?.isCancelled != true { cache[u] = a }
+            if cancellation?.isCancelled != true {
+                cache[u] = a
+                if fromNotModified.contains(u) { notModified.insert(u) } else { notModified.remove(u) }
+                if let s = updates[u] { toStore[u] = s }
+            }
             bytesTaken += a.size
             pending.remove(u)
             result[u] = a
         }
+        notModifiedCount += reusedOn304
         lock.broadcast()
+        var reread: [String] = []
         for u in waitFor {
             while cache[u] == nil && pending.contains(u) { lock.wait() }
             var missing = ScriptAnalysis()
             missing.error = "cancelled"
             result[u] = cache[u] ?? missing
+            if whole && notModified.contains(u) { reread.append(u) }
         }
         lock.unlock()
+        // Another page's conditional fetch answered what this one waited for with a 304.
+        if !reread.isEmpty {
+            let wholeAgain = analyses(remote: reread, local: [:], hashOnly: hashOnly, whole: true, cancellation: cancellation)
+            for (u, a) in wholeAgain { result[u] = a }
+        }
         return result
     }
 }

@@ -54,6 +54,8 @@ final class Database {
 
     enum Value {
         case null, int(Int), text(String)
+        /// Bytes stored as a BLOB (a compact stored form; TEXT read back stops at a NUL).
+        case blob([UInt8])
     }
 
     /// Runs one statement with `args`, returning every row as an array of optional strings/ints.
@@ -84,6 +86,11 @@ final class Database {
             case .null: sqlite3_bind_null(stmt, idx)
             case .int(let v): sqlite3_bind_int64(stmt, idx, sqlite3_int64(v))
             case .text(let s): sqlite3_bind_text(stmt, idx, s, -1, csqlite_transient())
+            case .blob(let b):
+                b.withUnsafeBytes { p in
+                    // A zero-length blob still needs a non-NULL pointer, or SQLite stores NULL.
+                    _ = sqlite3_bind_blob(stmt, idx, p.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(p.count), csqlite_transient())
+                }
             }
         }
         var rows: [[Value]] = []
@@ -98,6 +105,13 @@ final class Database {
                 switch sqlite3_column_type(stmt, c) {
                 case SQLITE_NULL: row.append(.null)
                 case SQLITE_INTEGER: row.append(.int(Int(sqlite3_column_int64(stmt, c))))
+                case SQLITE_BLOB:
+                    let n = Int(sqlite3_column_bytes(stmt, c))
+                    if n > 0, let p = sqlite3_column_blob(stmt, c) {
+                        row.append(.blob(Array(UnsafeRawBufferPointer(start: p, count: n))))
+                    } else {
+                        row.append(.blob([]))
+                    }
                 default: row.append(.text(String(cString: sqlite3_column_text(stmt, c))))
                 }
             }
@@ -114,14 +128,21 @@ extension Database.Value {
         switch self {
         case .text(let s): return s
         case .int(let i): return String(i)
-        case .null: return nil
+        case .null, .blob: return nil
         }
     }
     var int: Int? {
         switch self {
         case .int(let i): return i
         case .text(let s): return Int(s)
-        case .null: return nil
+        case .null, .blob: return nil
+        }
+    }
+    var bytes: [UInt8]? {
+        switch self {
+        case .blob(let b): return b
+        case .text(let s): return Array(s.utf8)
+        case .int, .null: return nil
         }
     }
     static func opt(_ s: String?) -> Database.Value { s.map { .text($0) } ?? .null }

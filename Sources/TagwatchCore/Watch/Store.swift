@@ -29,10 +29,13 @@ public struct PageObservation: Sendable {
 /// and alerts with their events. Each cycle is written in one transaction, so a process
 /// killed at any moment leaves every finished scan whole.
 public final class Store {
-    static let schemaVersion = 6
+    static let schemaVersion = 7
     let db: Database
     /// How findings become alerts (`alerts.group_by`); the state remembers each alert's own.
     public var grouping: AlertGrouping
+    /// `AnalysisFingerprint` of this cycle's catalog, first-party domains and binary: stored page
+    /// observations and script analyses are written with it and reused only under the same one.
+    public var fingerprint = ""
 
     public init(path: String, grouping: AlertGrouping = .vendor) throws {
         self.grouping = grouping
@@ -125,6 +128,21 @@ public final class Store {
             CREATE TABLE page_cache(page TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, body_sha256 TEXT NOT NULL,
                                     report BLOB NOT NULL);
             """,
+            // 7: followed scripts fetched conditionally (issue 12): each script's validators, body hash
+            // and analysis (`ScriptAnalysis.encoded`), reused on a 304 or the same bytes. Both caches
+            // carry the fingerprint of the catalog, first-party domains and binary they were computed
+            // with; page_cache rows from step 6 have none, so each such page is scanned whole once more
+            // (their resources' vendors came from a catalog nobody recorded) and stored again.
+            // The feed asks, for each item, which scripts loaded its vendor or host (`via(of:)`): without
+            // an index that was a scan of all resources per item, most of the steady-state profile once
+            // the rest was cheap; partial, so only resources a script or container named are indexed.
+            """
+            CREATE TABLE script_cache(url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, body_sha256 TEXT NOT NULL,
+                                      analysis BLOB NOT NULL, fingerprint TEXT NOT NULL);
+            ALTER TABLE page_cache ADD COLUMN fingerprint TEXT;
+            CREATE INDEX resources_vendor_via ON resources(vendor_id, via) WHERE via IS NOT NULL AND via != '';
+            CREATE INDEX resources_host_via ON resources(host, via) WHERE via IS NOT NULL AND via != '';
+            """,
         ]
         for v in version..<steps.count {
             try db.transaction {
@@ -135,10 +153,19 @@ public final class Store {
     }
 
     /// Records one finished cycle and returns the alert events it caused.
+    /// `scriptCache`: followed scripts fetched whole this cycle whose bytes or validators changed.
     public func record(cycle observations: [PageObservation], started: String, finished: String,
-                       unreachableAfter: Int) throws -> [AlertEvent] {
+                       unreachableAfter: Int, scriptCache: [ScriptCacheEntry] = []) throws -> [AlertEvent] {
         let stored = Self.storedForms(observations)
         return try db.transaction {
+            for e in scriptCache {
+                try db.query("""
+                    INSERT INTO script_cache(url, etag, last_modified, body_sha256, analysis, fingerprint) VALUES(?,?,?,?,?,?)
+                    ON CONFLICT(url) DO UPDATE SET etag=excluded.etag, last_modified=excluded.last_modified,
+                        body_sha256=excluded.body_sha256, analysis=excluded.analysis, fingerprint=excluded.fingerprint
+                    """, [.text(e.url), .opt(e.stored.etag), .opt(e.stored.lastModified), .text(e.stored.bodySHA256),
+                          .blob(e.stored.analysis), .text(fingerprint)])
+            }
             let failed = observations.filter { $0.report.error != nil }.count
             let resourceCount = observations.reduce(0) { $0 + $1.report.resources.count }
             try db.query("INSERT INTO scans(started, finished, pages, failed, resources) VALUES(?,?,?,?,?)",
@@ -360,10 +387,10 @@ public final class Store {
     private func storeObservation(_ report: PageReport, page: String, json: String) throws {
         guard let v = report.validators else { return }
         try db.query("""
-            INSERT INTO page_cache(page, etag, last_modified, body_sha256, report) VALUES(?,?,?,?,?)
+            INSERT INTO page_cache(page, etag, last_modified, body_sha256, report, fingerprint) VALUES(?,?,?,?,?,?)
             ON CONFLICT(page) DO UPDATE SET etag=excluded.etag, last_modified=excluded.last_modified,
-                body_sha256=excluded.body_sha256, report=excluded.report
-            """, [.text(page), .opt(v.etag), .opt(v.lastModified), .text(v.bodySHA256), .text(json)])
+                body_sha256=excluded.body_sha256, report=excluded.report, fingerprint=excluded.fingerprint
+            """, [.text(page), .opt(v.etag), .opt(v.lastModified), .text(v.bodySHA256), .text(json), .text(fingerprint)])
     }
 
     /// The JSON of each freshly scanned page's report, by page, encoded on every core: on one
@@ -374,6 +401,8 @@ public final class Store {
         let chunks = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             let encoder = JSONEncoder()
+            // URLs without `\/`: shorter, and read by `StoredReportReader` without its escape path.
+            encoder.outputFormatting = .withoutEscapingSlashes
             var mine: [String: String] = [:]
             var i = c
             while i < todo.count {
@@ -385,36 +414,36 @@ public final class Store {
         return out.withLock { $0 }
     }
 
-    /// The validators of every page with a stored observation, by page.
+    /// The validators of every page with an observation stored under this `fingerprint`, by page.
     public func pageValidators() throws -> [String: PageValidators] {
         var out: [String: PageValidators] = [:]
-        for r in try db.query("SELECT page, etag, last_modified, body_sha256 FROM page_cache") {
+        for r in try db.query("SELECT page, etag, last_modified, body_sha256 FROM page_cache WHERE fingerprint = ?", [.text(fingerprint)]) {
             out[r[0].string!] = PageValidators(etag: r[1].string, lastModified: r[2].string, bodySHA256: r[3].string!)
         }
         return out
     }
 
     /// The last stored observation of each page asked for (what an unchanged page is taken to
-    /// hold), read in one query and decoded on every core: one by one, decoding was a third of a
-    /// steady-state cycle. A page whose copy cannot be read is left out and forgotten, so it is
-    /// scanned in full next time.
+    /// hold), read in one query and decoded on every core by `StoredReportReader` (one by one,
+    /// decoding was a third of a steady-state cycle; through `JSONDecoder` on every core, still a
+    /// fifth). Only copies stored under this cycle's fingerprint count. A page whose copy cannot
+    /// be read is left out and forgotten, so it is scanned in full next time.
     public func storedReports(pages: [String]) throws -> [String: PageReport] {
         guard !pages.isEmpty else { return [:] }
         let wanted = Set(pages)
-        var rows: [(String, String)] = []
-        for r in try db.query("SELECT page, report FROM page_cache") {
-            if let page = r[0].string, wanted.contains(page), let json = r[1].string { rows.append((page, json)) }
+        var rows: [(String, [UInt8])] = []
+        for r in try db.query("SELECT page, report FROM page_cache WHERE fingerprint = ?", [.text(fingerprint)]) {
+            if let page = r[0].string, wanted.contains(page), let json = r[1].bytes { rows.append((page, json)) }
         }
         let todo = rows
         let out = Mutex<[String: PageReport]>([:])
         let chunks = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let decoder = JSONDecoder()
             var mine: [String: PageReport] = [:]
             var i = c
             while i < todo.count {
                 let (page, json) = todo[i]
-                if let report = try? decoder.decode(PageReport.self, from: Data(json.utf8)) { mine[page] = report }
+                if let report = try? StoredReportReader.decode(json) { mine[page] = report }
                 i += chunks
             }
             out.withLock { $0.merge(mine) { a, _ in a } }
@@ -597,5 +626,38 @@ public final class Store {
 
     public func scanCount() throws -> Int {
         try db.query("SELECT COUNT(*) FROM scans").first?.first?.int ?? 0
+    }
+}
+
+
+/// Reads the state's stored scripts from the follower's threads while a cycle runs: its own
+/// connection (the store's is not shared across threads) and one prepared statement, one row per
+/// lookup, so nothing is held in memory for scripts no page asks for.
+public final class ScriptCacheReader: @unchecked Sendable {
+    private let db: Database
+    private let lock = NSLock()
+    private let fingerprint: String
+
+    init(path: String, fingerprint: String) throws {
+        db = try Database(path: path)
+        self.fingerprint = fingerprint
+    }
+
+    /// The stored copy of `url` written under the same fingerprint; nil when there is none.
+    public func stored(_ url: String) -> StoredScript? {
+        lock.lock()
+        defer { lock.unlock() }
+        // A read that fails (the state busy past its timeout) means a whole fetch, as for a new script.
+        guard let r = try? db.query("SELECT etag, last_modified, body_sha256, analysis FROM script_cache WHERE url = ? AND fingerprint = ?",
+                                    [.text(url), .text(fingerprint)]).first,
+              let sha = r[2].string, let analysis = r[3].bytes else { return nil }
+        return StoredScript(etag: r[0].string, lastModified: r[1].string, bodySHA256: sha, analysis: analysis)
+    }
+}
+
+extension Store {
+    /// A reader of `script_cache` for this cycle's follower.
+    public func scriptCacheReader() throws -> ScriptCacheReader {
+        try ScriptCacheReader(path: db.path, fingerprint: fingerprint)
     }
 }

@@ -105,6 +105,7 @@ public struct Watcher: Sendable {
     /// Runs one full cycle. A cancelled cycle records nothing, so the state stays as the last whole scan left it.
     public func cycle(cancellation: FetchCancellation? = nil, now: @Sendable () -> Date = Date.init) throws -> CycleSummary {
         let store = try Store(path: config.state, grouping: config.alertGrouping)
+        store.fingerprint = AnalysisFingerprint.of(catalog: rules.catalog, firstParty: config.firstParty)
         // Anything a killed process or a failing sink left undelivered; a sink that still fails
         // is reported by the delivery at the end of this cycle, once.
         _ = try deliver(store: store)
@@ -117,9 +118,13 @@ public struct Watcher: Sendable {
         let known = try store.pageValidators()
         let integrityLabels = Set(config.integrityLabels)
         var conditional: [Int] = []
-        for i in jobs.indices where jobs[i].path == nil && jobs[i].error == nil && known[jobs[i].url] != nil {
-            if !integrityLabels.isEmpty && !integrityLabels.isDisjoint(with: jobs[i].target.labels) { continue }
-            conditional.append(i)
+        for i in jobs.indices where jobs[i].path == nil && jobs[i].error == nil {
+            if !integrityLabels.isEmpty && !integrityLabels.isDisjoint(with: jobs[i].target.labels) {
+                // Their scripts too: fetched and hashed whole, never answered by a 304.
+                jobs[i].fetchScriptsWhole = true
+                continue
+            }
+            if known[jobs[i].url] != nil { conditional.append(i) }
         }
         // Their stored observations, read in one query and decoded on every core.
         let stored = try store.storedReports(pages: conditional.map { jobs[$0].url })
@@ -130,8 +135,10 @@ public struct Watcher: Sendable {
         }
         let detector = Detector(catalog: rules.catalog, firstPartyDomains: config.firstParty)
         // A new follower per cycle: each distinct script is fetched once per cycle, and again the next.
+        // Scripts stored by earlier cycles are asked for conditionally, and their analysis reused when unchanged.
+        let scriptCache = try store.scriptCacheReader()
         let follower = ScriptFollower(catalog: rules.catalog, detector: detector, fetchOptions: config.fetchOptions,
-                                      options: config.follow)
+                                      options: config.follow, storedScript: { scriptCache.stored($0) })
         var scanner = Scanner(detector: detector, fetchOptions: config.fetchOptions, follower: follower)
         scanner.fingerprintPages = true
         var policy = Policy(registry: rules.registry ?? Registry(), catalog: rules.catalog)
@@ -148,7 +155,8 @@ public struct Watcher: Sendable {
         let done = observations.compactMap { $0 }
         let finishedAt = now()
         let finished = Timestamp.string(finishedAt)
-        let events = try store.record(cycle: done, started: started, finished: finished, unreachableAfter: config.unreachableAfter)
+        let events = try store.record(cycle: done, started: started, finished: finished, unreachableAfter: config.unreachableAfter,
+                                      scriptCache: follower.cacheUpdates())
         let delivery = try deliverAll(store: store, afterCycle: true)
         var sinkErrors = delivery.errors
         if let report = config.report {
