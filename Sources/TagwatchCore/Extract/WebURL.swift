@@ -188,7 +188,7 @@ public struct WebURL: Sendable, Hashable {
 
     private static func parseClean(_ input: UnsafeBufferPointer<UInt8>, base: WebURL?, original: String?) -> WebURL? {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { scratch -> WebURL? in
-            var parser = Parser(input: input, base: base, out: ByteWriter(scratch))
+            var parser = Parser(input: input, base: base, out: URLByteWriter(scratch))
             defer { parser.out.release() }
             guard parser.run() else { return nil }
             let out = parser.out.buffer
@@ -244,7 +244,7 @@ fileprivate enum EncodeSet {
 
 /// The parser's output: a byte buffer that starts in scratch memory on the stack and moves to
 /// the heap only for a URL longer than the scratch space.
-struct ByteWriter {
+struct URLByteWriter {
     private var start: UnsafeMutablePointer<UInt8>
     private(set) var count = 0
     private var capacity: Int
@@ -318,12 +318,12 @@ struct ByteWriter {
 fileprivate struct Parser {
     let input: UnsafeBufferPointer<UInt8>
     let base: WebURL?
-    var out: ByteWriter
+    var out: URLByteWriter
     var scheme = WebURL.SchemeKind.http
     var schemeEnd = 0, usernameEnd = 0, hostStart = 0, hostEnd = 0, pathStart = 0
     var queryStart = -1, fragmentStart = -1, port = -1
 
-    init(input: UnsafeBufferPointer<UInt8>, base: WebURL?, out: ByteWriter) {
+    init(input: UnsafeBufferPointer<UInt8>, base: WebURL?, out: URLByteWriter) {
         self.input = input
         self.base = base
         self.out = out
@@ -560,7 +560,7 @@ fileprivate struct Parser {
 enum HostParser {
     /// Writes the serialized host of `input` to `out`; false for failure. Plain lowercase-able
     /// ASCII that does not end in a number (almost every host) is written in one pass.
-    static func write(_ input: UnsafeBufferPointer<UInt8>, to out: inout ByteWriter) -> Bool {
+    static func write(_ input: UnsafeBufferPointer<UInt8>, to out: inout URLByteWriter) -> Bool {
         let start = out.count
         var plain = true
         for c in input {
