@@ -152,3 +152,85 @@ import TagwatchTestSupport
         #expect(r[4].kind == .inlineScript && r[4].vendor?.id == "hotjar" && r[4].tagIDs == ["77"])
     }
 }
+
+@Suite struct RequiredLiteralTests {
+    /// The literal is read off the pattern's start, and stops where a character may be optional,
+    /// repeated, or one of several.
+    @Test func literalsStopWhereAMatchMayDiffer() {
+        #expect(RequiredLiteral.of(#"\bAW-(\d{6,12})\b"#) == "AW-")
+        #expect(RequiredLiteral.of(#"fbq\(\s*['"]init"#) == "fbq(")
+        #expect(RequiredLiteral.of(#"cdn\.optimizely\.com/js/(\d{6,14})\.js"#) == "cdn.optimizely.com/js/")
+        #expect(RequiredLiteral.of(#"\b(OPT-[A-Z0-9]{5,10})\b"#) == "OPT-")
+        #expect(RequiredLiteral.of("(ab)cd") == "abcd")
+        #expect(RequiredLiteral.of("abc?d") == "ab")
+        #expect(RequiredLiteral.of("ab*") == nil)
+        #expect(RequiredLiteral.of("(abc)?def") == nil)
+        #expect(RequiredLiteral.of("(ab[)]c)?x") == nil, "a parenthesis in a class does not close the group")
+        #expect(RequiredLiteral.of("abc|def") == nil)
+        #expect(RequiredLiteral.of("(?i)abc") == nil)
+        #expect(RequiredLiteral.of(#"(?<![\w-])(pub-\d{16})\b"#) == nil)
+        #expect(RequiredLiteral.of(#"\d+abc"#) == nil)
+    }
+
+    /// With the bundled catalog, tag ids found with the literal check are the ids the patterns
+    /// find when run on every text, on pages and snippets that carry ids and on ones that do not.
+    @Test func theLiteralCheckChangesNoTagIDs() throws {
+        let catalog = try CatalogLoader.load(directory: Repo.rules + "/vendors")
+        let site = Repo.path("examples/site")
+        var texts = try FileManager.default.contentsOfDirectory(atPath: site)
+            .filter { $0.hasSuffix(".html") }.map { try String(contentsOfFile: site + "/" + $0, encoding: .utf8) }
+        texts += ["gtag('config', 'AW-123456789'); gtag('config', 'DC-1234567');", "fbq('init', '1234567890123');",
+                  "https://www.googletagmanager.com/gtm.js?id=GTM-ABC1234", "ca-pub-1234567890123456 OPT-ABCDE12",
+                  "_linkedin_partner_id = \"123456\";", "https://cdn.optimizely.com/js/12345678.js", "https://px.ads.linkedin.com/collect/?pid=1234",
+                  "twq('init','o1abc'); ttq.load('C1234567890ABCDEFGHI');", ""]
+        var withLiteral = 0
+        for (index, vendor) in catalog.vendors.enumerated() where !vendor.tagIDPatterns.isEmpty {
+            let regexes = try vendor.tagIDPatterns.map { try NSRegularExpression(pattern: $0) }
+            withLiteral += vendor.tagIDPatterns.filter { RequiredLiteral.of($0) != nil }.count
+            for text in texts {
+                var expected: [String] = []
+                let ns = text as NSString
+                for r in regexes {
+                    for m in r.matches(in: text, range: NSRange(location: 0, length: ns.length)) {
+                        let range = m.numberOfRanges > 1 && m.range(at: 1).location != NSNotFound ? m.range(at: 1) : m.range
+                        let id = ns.substring(with: range)
+                        if !expected.contains(id) { expected.append(id) }
+                    }
+                }
+                #expect(catalog.tagIDs(vendor: index, in: text) == expected, "\(vendor.id) on \(String(text.prefix(60)).debugDescription)")
+            }
+        }
+        #expect(withLiteral > 50, "most bundled patterns start with a literal")
+    }
+}
+
+extension CatalogTests {
+    /// The byte scan's filters (three-byte and two-byte) find a signature wherever it starts,
+    /// including at the last bytes of a script, exactly where `String.contains` does.
+    @Test func signaturesAreFoundAtEveryPosition() throws {
+        let c = try catalog("""
+            vendors:
+              - {id: two, name: Two, company: T, category: other, hosts: [two.test], signatures: ["q9"]}
+              - {id: three, name: Three, company: T, category: other, hosts: [three.test], signatures: ["zx!"]}
+              - {id: long, name: Long, company: T, category: other, hosts: [long.test], signatures: ["_tw.push("]}
+            """)
+        let signatures = ["q9", "zx!", "_tw.push("]
+        struct Seeded: RandomNumberGenerator {
+            var state: UInt64
+            mutating func next() -> UInt64 {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return state
+            }
+        }
+        var rng = Seeded(state: 12)
+        for _ in 0..<300 {
+            var text = String((0..<Int.random(in: 0..<12, using: &rng)).map { _ in "abq9zx!_tw.push( ".randomElement(using: &rng)! })
+            if Bool.random(using: &rng) { text += signatures.randomElement(using: &rng)! }
+            let expected = signatures.indices.filter { text.contains(signatures[$0]) }
+            #expect(c.signatureMatches(in: text) == expected, "\(text.debugDescription)")
+        }
+        #expect(c.signatureMatches(in: "var a=1;zx!") == [1])
+        #expect(c.signatureMatches(in: "xq9") == [0])
+        #expect(c.signatureMatches(in: "q") == [])
+    }
+}

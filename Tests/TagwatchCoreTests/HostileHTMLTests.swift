@@ -60,6 +60,31 @@ import Testing
         #expect(scripts(Array(le.dropFirst(2)), charset: "utf-16le").urls == [hidden])
     }
 
+    /// A byte sequence the page's encoding does not allow becomes a substitute and reading goes on,
+    /// as in a browser; libxml2's own conversion stopped the document there, hiding every later script.
+    @Test(arguments: [
+        ("shift_jis", [0x82, 0xA0, 0x85, 0xFF] as [UInt8]), ("euc-jp", [0xA4, 0xA2, 0xFF, 0xFE]),
+        ("gb18030", [0xC4, 0xE3, 0x81, 0x20]), ("big5", [0xA4, 0x40, 0xFF, 0x20]), ("euc-kr", [0xB0, 0xA1, 0xFF, 0x20]),
+        ("iso-2022-jp", [0x1B, 0x24, 0x42, 0x24, 0x22, 0x1B, 0x28, 0x42, 0x0E]),
+    ])
+    func anInvalidByteInAMultibyteEncodingHidesNothing(label: String, prose: [UInt8]) {
+        let head = Array("<html><head><meta charset=\"\(label)\"></head><body><p>".utf8)
+        let tail = Array("</p><script src=\"\(hidden)\"></script></body></html>".utf8)
+        let fromMeta = scripts(head + prose + tail)
+        #expect(fromMeta.urls == [hidden], "\(label) from <meta>: \(fromMeta.warnings)")
+        #expect(scripts(head + prose + tail, charset: label).urls == [hidden], "\(label) from HTTP")
+    }
+
+    /// A URL written in the page's own encoding reaches the resolver as the same characters.
+    @Test func pagesInOtherEncodingsAreDecoded() {
+        // "кот" in windows-1251 and "あ" in Shift_JIS, inside a script's path.
+        let cp1251 = Array("<html><head><meta charset=windows-1251><script src=\"https://e.test/".utf8) + [0xEA, 0xEE, 0xF2]
+            + Array(".js\"></script></head></html>".utf8)
+        #expect(scripts(cp1251).urls == ["https://e.test/%D0%BA%D0%BE%D1%82.js"])
+        let sjis = Array("<html><head><script src=\"https://e.test/".utf8) + [0x82, 0xA0] + Array(".js\"></script></head></html>".utf8)
+        #expect(scripts(sjis, charset: "Shift_JIS").urls == ["https://e.test/%E3%81%82.js"])
+    }
+
     @Test func anUnknownCharsetIsAWarningNotSilence() {
         let r = scripts("<html><head><meta charset=\"x-made-up\"><script src=\"\(hidden)\"></script></head></html>")
         #expect(r.urls == [hidden])

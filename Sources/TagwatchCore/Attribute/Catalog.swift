@@ -62,15 +62,29 @@ public struct Catalog: Sendable {
 
     public private(set) var vendors: [Vendor] = []
     private var byID: [String: Int] = [:]
-    private var hostIndex: [String: Int] = [:]
+    /// Keyed by `Substring` so `match` looks a host's suffixes up in place, without making a
+    /// string of each (equality and hashing are those of `String`).
+    private var hostIndex: [Substring: Int] = [:]
     /// host -> (path prefix, vendor), longest prefix first.
-    private var patternIndex: [String: [(String, Int)]] = [:]
+    private var patternIndex: [Substring: [(String, Int)]] = [:]
     private var signatureList: [(String, Int)] = []
     /// Byte index of the ASCII signatures (two bytes or more), so one pass over a script's
     /// bytes finds them all: `pairBucket[first two bytes]` is an index into `buckets` or -1.
     private var pairBucket = [Int32](repeating: -1, count: 65536)
     private var buckets: [[Int]] = []  // indexes into signatureList
-    private var signatureBytes: [[UInt8]] = []  // parallel to signatureList
+    /// `buckets` and the signatures' bytes flattened for the scan loop (no array of arrays to
+    /// retain and release per byte): bucket b's positions are `flatPositions[flatStarts[b]..<flatStarts[b + 1]]`,
+    /// signature p's bytes `flatSignatureBytes[flatSignatureStarts[p]..<flatSignatureStarts[p + 1]]`.
+    private var flatStarts: [Int32] = [0]
+    private var flatPositions: [Int32] = []
+    private var flatSignatureStarts: [Int32] = [0]
+    private var flatSignatureBytes: [UInt8] = []
+    /// A filter in front of `pairBucket`, 8 KB each so it stays in the L1 cache: bit
+    /// `trigramKey` of every indexed signature's first three bytes, and bit `b0 << 8 | b1` of
+    /// each pair that starts a two-byte signature. Most positions of a script fail both, and
+    /// the bucket (and the 256 KB pair table) is not looked at.
+    private var trigramBits = [UInt64](repeating: 0, count: 1024)
+    private var shortPairBits = [UInt64](repeating: 0, count: 1024)
     /// Signatures the byte index cannot take (one byte long, or not ASCII): searched one by one.
     private var unindexedSignatures: [Int] = []
     private var tagIDRegexes: [Int: [NSRegularExpressionBox]] = [:]
@@ -104,7 +118,7 @@ public struct Catalog: Sendable {
         let index = vendors.count
         for h in v.hosts {
             let host = h.lowercased()
-            if let other = hostIndex[host] {
+            if let other = hostIndex[Substring(host)] {
                 throw SourceError(file: at.file, line: at.line,
                                   "host '\(host)' of '\(v.id)' is already claimed by '\(vendors[other].id)' (\(vendors[other].file)); a host belongs to one vendor: remove it from one of them, or use patterns (host/path) to split it")
             }
@@ -117,7 +131,7 @@ public struct Catalog: Sendable {
             }
             let host = p[..<slash].lowercased()
             let path = String(p[slash...])
-            if let existing = patternIndex[host], let clash = existing.first(where: { $0.0 == path }) {
+            if let existing = patternIndex[Substring(host)], let clash = existing.first(where: { $0.0 == path }) {
                 throw SourceError(file: at.file, line: at.line,
                                   "pattern '\(p)' of '\(v.id)' is already claimed by '\(vendors[clash.1].id)'; a pattern belongs to one vendor")
             }
@@ -141,16 +155,15 @@ public struct Catalog: Sendable {
         }
         vendors.append(v)
         byID[v.id] = index
-        for h in v.hosts { hostIndex[h.lowercased()] = index }
+        for h in v.hosts { hostIndex[Substring(h.lowercased())] = index }
         for (host, path) in newPatterns {
-            patternIndex[host, default: []].append((path, index))
-            patternIndex[host]!.sort { $0.0.count > $1.0.count }
+            patternIndex[Substring(host), default: []].append((path, index))
+            patternIndex[Substring(host)]!.sort { $0.0.count > $1.0.count }
         }
         for s in v.signatures where !s.isEmpty {
             let position = signatureList.count
             let bytes = Array(s.utf8)
             signatureList.append((s, index))
-            signatureBytes.append(bytes)
             if bytes.count >= 2, bytes.allSatisfy({ $0 < 0x80 && $0 != 0x0A && $0 != 0x0D }) {
                 let key = Int(bytes[0]) << 8 | Int(bytes[1])
                 if pairBucket[key] < 0 {
@@ -158,9 +171,22 @@ public struct Catalog: Sendable {
                     buckets.append([])
                 }
                 buckets[Int(pairBucket[key])].append(position)
+                if bytes.count == 2 {
+                    shortPairBits[key >> 6] |= 1 << UInt64(key & 63)
+                } else {
+                    let t = Self.trigramKey(bytes[0], bytes[1], bytes[2])
+                    trigramBits[t >> 6] |= 1 << UInt64(t & 63)
+                }
             } else {
                 unindexedSignatures.append(position)
             }
+            flatSignatureBytes += bytes
+            flatSignatureStarts.append(Int32(flatSignatureBytes.count))
+        }
+        if !v.signatures.isEmpty {
+            flatPositions = buckets.flatMap { $0.map { Int32($0) } }
+            flatStarts = [0]
+            for b in buckets { flatStarts.append(flatStarts[flatStarts.count - 1] + Int32(b.count)) }
         }
         if !regexes.isEmpty { tagIDRegexes[index] = regexes }
         for rule in v.tagTypes {
@@ -177,19 +203,38 @@ public struct Catalog: Sendable {
     /// The vendor that claims `host` (and `path`, for shared hosts): the longest matching suffix
     /// wins, and at the same suffix a path pattern beats the bare host.
     public func match(host: String, path: String = "/") -> CatalogMatch? {
+        // An ASCII host (every host the URL parser gives) steps from label to label on its
+        // bytes, where a dot is always a character of its own; walking `Character`s cost half
+        // of a lookup.
+        let utf8 = host.utf8
+        if utf8.allSatisfy({ $0 < 0x80 }) {
+            var start = utf8.startIndex
+            while start != utf8.endIndex {
+                let suffix = host[start...]
+                if let m = match(suffix: suffix, path: path) { return m }
+                guard let dot = utf8[start...].firstIndex(of: 0x2E) else { break }
+                start = utf8.index(after: dot)
+            }
+            return nil
+        }
         var suffix = Substring(host)
         while !suffix.isEmpty {
-            let key = String(suffix)
-            if let patterns = patternIndex[key] {
-                for (prefix, index) in patterns where path.hasPrefix(prefix) {
-                    return CatalogMatch(vendorIndex: index, rule: key + prefix)
-                }
-            }
-            if let index = hostIndex[key] {
-                return CatalogMatch(vendorIndex: index, rule: key)
-            }
+            if let m = match(suffix: suffix, path: path) { return m }
             guard let dot = suffix.firstIndex(of: ".") else { break }
             suffix = suffix[suffix.index(after: dot)...]
+        }
+        return nil
+    }
+
+    /// The vendor claiming exactly `suffix` (a path pattern first, then the bare host).
+    private func match(suffix: Substring, path: String) -> CatalogMatch? {
+        if let patterns = patternIndex[suffix] {
+            for (prefix, index) in patterns where path.hasPrefix(prefix) {
+                return CatalogMatch(vendorIndex: index, rule: String(suffix) + prefix)
+            }
+        }
+        if let index = hostIndex[suffix] {
+            return CatalogMatch(vendorIndex: index, rule: String(suffix))
         }
         return nil
     }
@@ -211,24 +256,49 @@ public struct Catalog: Sendable {
             var high: UInt8 = 0
             let n = text.count
             pairBucket.withUnsafeBufferPointer { table in
+            flatStarts.withUnsafeBufferPointer { starts in
+            flatPositions.withUnsafeBufferPointer { positions in
+            flatSignatureStarts.withUnsafeBufferPointer { sigStarts in
+            flatSignatureBytes.withUnsafeBufferPointer { sigBytes in
+            trigramBits.withUnsafeBufferPointer { trigrams in
+            shortPairBits.withUnsafeBufferPointer { shortPairs in
+            hit.withUnsafeMutableBufferPointer { hit in
                 var i = 0
                 while i + 1 < n {
                     let b0 = text[i]
                     high |= b0
-                    let bucket = table[Int(b0) << 8 | Int(text[i + 1])]
+                    let pair = Int(b0) << 8 | Int(text[i + 1])
+                    if i + 2 < n {
+                        // No signature starts here unless the filter says one may.
+                        let t = Self.trigramKey(b0, text[i + 1], text[i + 2])
+                        if trigrams[t >> 6] & (1 << UInt64(t & 63)) == 0 && shortPairs[pair >> 6] & (1 << UInt64(pair & 63)) == 0 {
+                            i += 1
+                            continue
+                        }
+                    }
+                    let bucket = Int(table[pair])
                     if bucket >= 0 {
-                        for position in buckets[Int(bucket)] where !hit[position] {
-                            let sig = signatureBytes[position]
-                            if i + sig.count <= n {
+                        for k in Int(starts[bucket])..<Int(starts[bucket + 1]) {
+                            let position = Int(positions[k])
+                            if hit[position] { continue }
+                            let from = Int(sigStarts[position]), count = Int(sigStarts[position + 1]) - from
+                            if i + count <= n {
                                 var j = 2
-                                while j < sig.count && text[i + j] == sig[j] { j += 1 }
-                                if j == sig.count { hit[position] = true }
+                                while j < count && text[i + j] == sigBytes[from + j] { j += 1 }
+                                if j == count { hit[position] = true }
                             }
                         }
                     }
                     i += 1
                 }
                 if n > 0 { high |= text[n - 1] }
+            }
+            }
+            }
+            }
+            }
+            }
+            }
             }
             let ascii = high < 0x80
             if !ascii && Self.hasASCIIDecomposingCharacter(text) { return nil }
@@ -249,6 +319,11 @@ public struct Catalog: Sendable {
             if script.contains(sig) { found.append(index) }
         }
         return found.sorted()
+    }
+
+    /// A 16-bit hash of three bytes for `trigramBits` (the same function for signatures and text).
+    @inline(__always) private static func trigramKey(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> Int {
+        (Int(a & 0x7F) << 9 ^ Int(b) << 4 ^ Int(c)) & 0xFFFF
     }
 
     /// Whether UTF-8 `text` holds U+037E, U+1FEF or U+212A, whose canonical decompositions are ASCII.
@@ -273,6 +348,9 @@ public struct Catalog: Sendable {
         var ids: [String] = []
         let ns = text as NSString
         for r in regexes {
+            // A text without the literal every match starts with has no match: the regex (UTF-16
+            // bridging, ICU, a time budget) is not run at all.
+            if let literal = r.requiredLiteral, !text.containsBytes(literal) { continue }
             let (matches, complete) = RegexBudget.matches(r.regex, in: text)
             if !complete {
                 let v = vendors[index]
@@ -291,7 +369,122 @@ public struct Catalog: Sendable {
 /// NSRegularExpression is immutable and thread-safe once built.
 struct NSRegularExpressionBox: @unchecked Sendable {
     let regex: NSRegularExpression
-    init(_ r: NSRegularExpression) { regex = r }
+    /// ASCII text every match contains (`RequiredLiteral.of`), or nil when none is known.
+    let requiredLiteral: String?
+    init(_ r: NSRegularExpression) {
+        regex = r
+        requiredLiteral = RequiredLiteral.of(r.pattern)
+    }
+}
+
+/// The literal a regular expression's matches all contain, read off the start of its pattern:
+/// `\bAW-(\d{6,12})\b` → `AW-`, `fbq\(\s*…` → `fbq(`. Tag-id patterns mostly name code
+/// that is not in the text at hand (a URL, another vendor's snippet), and a byte search for
+/// the literal is far cheaper than running ICU over the text bridged to UTF-16. Conservative:
+/// nil for any pattern with `|`, and the literal stops at the first token it cannot read as
+/// one fixed character (classes, escapes like `\d`, groups with `(?`, anchors other than
+/// `\b`, a quantified token or group).
+enum RequiredLiteral {
+    static func of(_ pattern: String) -> String? {
+        let p = Array(pattern.utf8)
+        if p.contains(0x7C) { return nil }  // `|`: a match may take another alternative
+        var literal: [UInt8] = []
+        var i = 0
+        func isQuantifier(_ k: Int) -> Bool { k < p.count && (p[k] == 0x3F || p[k] == 0x2A || p[k] == 0x2B || p[k] == 0x7B) }
+        scan: while i < p.count {
+            let c = p[i]
+            let token: UInt8
+            let next: Int
+            switch c {
+            case 0x5C:  // `\`
+                guard i + 1 < p.count else { break scan }
+                let e = p[i + 1]
+                if e == 0x62 { i += 2; continue }  // `` matches no character
+                guard isEscapedPunctuation(e) else { break scan }
+                token = e
+                next = i + 2
+            case 0x28:  // `(`: a plain group is entered when nothing quantifies it
+                guard i + 1 < p.count, p[i + 1] != 0x3F, let close = closingParenthesis(p, from: i), !isQuantifier(close + 1) else { break scan }
+                i += 1
+                continue
+            case 0x29:  // `)` of a group entered above
+                i += 1
+                continue
+            default:
+                guard isPlainLiteral(c) else { break scan }
+                token = c
+                next = i + 1
+            }
+            if isQuantifier(next) { break }  // optional or repeated: the literal ends before it
+            literal.append(token)
+            i = next
+        }
+        return literal.count >= 2 ? String(decoding: literal, as: UTF8.self) : nil
+    }
+
+    /// Characters ICU reads as themselves outside a class (no `x` flag is ever set here).
+    private static func isPlainLiteral(_ c: UInt8) -> Bool {
+        switch c {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+        case 0x20, 0x21, 0x22, 0x23, 0x25, 0x26, 0x27, 0x2C, 0x2D, 0x2F, 0x3A, 0x3B, 0x3C, 0x3D, 0x3E, 0x40, 0x5F, 0x7E: return true
+        default: return false
+        }
+    }
+
+    /// Punctuation a backslash makes literal.
+    private static func isEscapedPunctuation(_ c: UInt8) -> Bool {
+        switch c {
+        case 0x2E, 0x2F, 0x2D, 0x28, 0x29, 0x3F, 0x5B, 0x5D, 0x7B, 0x7D, 0x2B, 0x2A, 0x7C, 0x5C, 0x23, 0x26, 0x3D, 0x3A, 0x5E, 0x24, 0x40, 0x2C, 0x3B, 0x22, 0x27:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// The index of the `)` closing the group opened at `open`, or nil when something inside
+    /// (`\Q`, `\p`, a class opening with `]`) makes that uncertain.
+    static func closingParenthesis(_ p: [UInt8], from open: Int) -> Int? {
+        var depth = 0
+        var k = open
+        while k < p.count {
+            switch p[k] {
+            case 0x5C:
+                if k + 1 < p.count && (p[k + 1] == 0x51 || p[k + 1] == 0x70 || p[k + 1] == 0x50) { return nil }  // \Q, \p, \P
+                k += 2
+                continue
+            case 0x5B:
+                // A class, possibly nested (ICU set operations): parentheses in it are characters.
+                var classDepth = 0
+                while k < p.count {
+                    let c = p[k]
+                    if c == 0x5C {
+                        if k + 1 < p.count && (p[k + 1] == 0x51 || p[k + 1] == 0x70 || p[k + 1] == 0x50) { return nil }
+                        k += 2
+                        continue
+                    }
+                    if c == 0x5B {
+                        classDepth += 1
+                        let after = k + 1 < p.count && p[k + 1] == 0x5E ? k + 2 : k + 1
+                        if after < p.count && p[after] == 0x5D { return nil }
+                    } else if c == 0x5D {
+                        classDepth -= 1
+                        if classDepth == 0 { break }
+                    }
+                    k += 1
+                }
+                if k >= p.count { return nil }
+            case 0x28:
+                depth += 1
+            case 0x29:
+                depth -= 1
+                if depth == 0 { return k }
+            default:
+                break
+            }
+            k += 1
+        }
+        return nil
+    }
 }
 
 /// Reads `vendors/*.yaml` into a catalog, strictly: unknown fields and clashing hosts are errors.

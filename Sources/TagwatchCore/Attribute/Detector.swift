@@ -16,8 +16,17 @@ public struct Detector: Sendable {
         let domain = psl.registrableDomain(host)
         if let pageDomain, domain == pageDomain { return true }
         if firstPartyDomains.contains(domain) || firstPartyDomains.contains(host) { return true }
-        for d in firstPartyDomains where host.hasSuffix("." + d) { return true }
+        for d in firstPartyDomains where Self.hasDottedSuffix(host, d) { return true }
         return false
+    }
+
+    /// `host.hasSuffix("." + domain)` without building the string; byte by byte when both are
+    /// ASCII (hosts from the URL parser always are), by `Character` otherwise.
+    static func hasDottedSuffix(_ host: String, _ domain: String) -> Bool {
+        let h = host.utf8, d = domain.utf8
+        guard h.allSatisfy({ $0 < 0x80 }) && d.allSatisfy({ $0 < 0x80 }) else { return host.hasSuffix("." + domain) }
+        guard h.count > d.count else { return false }
+        return h.dropFirst(h.count - d.count).elementsEqual(d) && h[h.index(h.endIndex, offsetBy: -d.count - 1)] == 0x2E
     }
 
     /// Resources a followed script or container named, for the page at `pageURL`: party by the
@@ -75,6 +84,15 @@ public struct Detector: Sendable {
         path.hasSuffix(".js") || path.hasSuffix(".mjs") || path.containsBytes("/gtag/js") || path.containsBytes(".js/") || url.containsBytes(".js?")
     }
 
+    /// `isScriptPath(u.path, url:)` on the path's bytes in `u.href`, without making the path a string.
+    static func isScriptPath(_ u: WebURL, url: String) -> Bool {
+        let pathIsScript = u.withBytes { b -> Bool in
+            let path = UnsafeBufferPointer(rebasing: b[Int(u.pathStart)..<Int(u.pathEnd)])
+            return path.hasSuffix(".js") || path.hasSuffix(".mjs") || path.contains(bytes: "/gtag/js") || path.contains(bytes: ".js/")
+        }
+        return pathIsScript || url.containsBytes(".js?")
+    }
+
     /// The page's resources, deduplicated by kind and URL, in document order. `siteURL` (default:
     /// the page's URL) is the site first-party is judged against: a saved file's canonical URL.
     public func detect(_ extraction: Extraction, pageURL: String, siteURL: String? = nil) -> [Resource] {
@@ -83,14 +101,28 @@ public struct Detector: Sendable {
         var resources: [Resource] = []
         var seen = Set<String>()
         var claimedInline: [Int: Set<Int>] = [:]  // inline script index -> vendors claimed by its URLs
+        // The tag ids of a vendor in an inline script, by (vendor, script): each of a script's
+        // URLs of that vendor, and its signature, would run the same regular expressions again.
+        var scriptTagIDs: [Int: [String]] = [:]
+        func scriptIDs(vendor: Int, script i: Int) -> [String] {
+            let key = vendor << 32 | i
+            if let ids = scriptTagIDs[key] { return ids }
+            let ids = catalog.tagIDs(vendor: vendor, in: extraction.inlineScripts[i])
+            scriptTagIDs[key] = ids
+            return ids
+        }
         for r in extraction.resources {
-            guard let (host, path) = URLResolver.hostAndPath(r.url) else { continue }
+            // The extractor's URLs are already serialized: parsing one again shares its string,
+            // and the host and path are read from it in place.
+            guard let u = WebURL(r.url), u.isHTTP else { continue }
+            let host = u.hostForMatching
+            guard !host.isEmpty else { continue }
             let first = isFirstParty(host: host, pageDomain: pageDomain)
-            let match = first ? nil : catalog.match(host: host, path: path)
+            let match = first ? nil : catalog.match(host: host, path: u.path)
             if r.kind == .inlineScript {
                 // A URL in inline code counts when it is a script or a known vendor's host;
                 // other links in code (share buttons, canonical URLs) are not loads.
-                let isScript = Self.isScriptPath(path, url: r.url)
+                let isScript = Self.isScriptPath(u, url: r.url)
                 if !(isScript || match != nil) { continue }
             }
             let key = r.kind.rawValue + " " + r.url
@@ -100,7 +132,7 @@ public struct Detector: Sendable {
                 tagIDs = catalog.tagIDs(vendor: match.vendorIndex, in: r.url)
                 if r.kind == .inlineScript, let i = r.inlineIndex {
                     claimedInline[i, default: []].insert(match.vendorIndex)
-                    for t in catalog.tagIDs(vendor: match.vendorIndex, in: extraction.inlineScripts[i]) where !tagIDs.contains(t) {
+                    for t in scriptIDs(vendor: match.vendorIndex, script: i) where !tagIDs.contains(t) {
                         tagIDs.append(t)
                     }
                 }
@@ -132,7 +164,7 @@ public struct Detector: Sendable {
                 guard seen.insert(key).inserted else { continue }
                 resources.append(Resource(url: url + "#inline-script-\(i + 1)", host: pageHost ?? "",
                                           kind: .inlineScript, party: .third, vendor: vendor.ref,
-                                          tagIDs: catalog.tagIDs(vendor: index, in: script)))
+                                          tagIDs: scriptIDs(vendor: index, script: i)))
             }
         }
         return resources

@@ -87,7 +87,8 @@ public struct Extractor: Sendable {
         let input = HTMLInput(body: Array(("<html><body>" + html).utf8), headerCharset: "utf-8", isKnown: Extractor.isKnownCharset)
         var warnings = input.notes
         Extractor.parseAndWalk(input.bytes, url: nil, encoding: input.encoding, walker: walker, warnings: &warnings)
-        let resources = Self.resources(of: walker) { URLResolver.resolve($0, against: baseURL) }
+        let base = WebURL(baseURL)  // parsed once, not once per reference
+        let resources = Self.resources(of: walker) { base != nil ? URLResolver.resolve($0, against: base) : URLResolver.resolve($0, against: baseURL) }
         return (resources, walker.inlineScripts)
     }
 

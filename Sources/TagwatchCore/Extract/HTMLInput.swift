@@ -1,8 +1,13 @@
+import CCharset
+
 /// The bytes and encoding the HTML parser is given, decided as a browser decides them
 /// (WHATWG Encoding and HTML "determining the character encoding"): a byte order mark wins,
 /// then the Content-Type charset, then a `<meta charset>` in the first 1024 bytes, where
 /// UTF-16 and UTF-32 mean UTF-8 (a page cannot switch a browser to UTF-16 from inside).
 /// NUL bytes become U+FFFD, as the HTML tokenizer makes them, so nothing after one is lost.
+/// Other encodings are decoded to UTF-8 here, through ICU, with a substitute for every bad byte
+/// sequence as a browser's decoder does: libxml2's own conversion stops the document at the first
+/// one, so one invalid Shift_JIS byte hid every script after it.
 struct HTMLInput {
     var bytes: [UInt8]
     /// The encoding name for libxml2, or nil to let it read the bytes as they come.
@@ -23,6 +28,10 @@ struct HTMLInput {
             encoding = chosen
         } else if let label = HTMLInput.metaCharset(body).map(HTMLInput.normalise), let chosen = choose(label, fromMeta: true, isKnown: isKnown) {
             encoding = chosen
+        }
+        if let chosen = encoding, chosen != "UTF-8", let decoded = HTMLInput.decodeToUTF8(bytes, from: chosen) {
+            bytes = decoded
+            encoding = "UTF-8"
         }
         if bytes.contains(0) {
             var out: [UInt8] = []
@@ -54,13 +63,33 @@ struct HTMLInput {
             notes.append("charset \(label) is not a web encoding; ignored")
             return nil
         }
-        if label == "x-user-defined" { return "windows-1252" }
+        // The Encoding Standard reads these labels as windows-1252 (0x80-0x9F are not C1 controls).
+        if label == "x-user-defined" || HTMLInput.windows1252Labels.contains(label) { return "windows-1252" }
         if label == "utf8" || label == "unicode-1-1-utf-8" { return "UTF-8" }
         guard isKnown(label) else {
             notes.append("unknown charset '\(label)' ignored")
             return nil
         }
         return label
+    }
+
+    static let windows1252Labels: Set<String> = [
+        "ansi_x3.4-1968", "ascii", "cp1252", "cp819", "csisolatin1", "ibm819", "iso-8859-1", "iso-ir-100",
+        "iso8859-1", "iso88591", "iso_8859-1", "iso_8859-1:1987", "l1", "latin1", "us-ascii", "windows-1252", "x-cp1252",
+    ]
+
+    /// `bytes` in `charset` as UTF-8, or nil when ICU has no decoder of that name (libxml2 then decodes).
+    static func decodeToUTF8(_ bytes: [UInt8], from charset: String) -> [UInt8]? {
+        guard !bytes.isEmpty else { return [] }
+        var length = 0
+        let out: UnsafeMutablePointer<CChar>? = bytes.withUnsafeBufferPointer { buf in
+            buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
+                ccharset_to_utf8(charset, $0, buf.count, &length)
+            }
+        }
+        guard let out else { return nil }
+        defer { ccharset_free(out) }
+        return out.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
     }
 
     static func normalise(_ label: String) -> String {

@@ -93,9 +93,10 @@ enum InlineURLScanner {
                 if start >= 0 {
                     var j = i + 2
                     while j < n, isURLByte(bytes[j]) { j += 1 }
-                    let candidate = String(decoding: bytes[start..<j], as: UTF8.self)
-                    if looksLikeHostURL(candidate), seen.insert(candidate).inserted {
-                        found.append(candidate)
+                    // Checked on the bytes first: most `//` in code are not URLs, and no string is made for them.
+                    if looksLikeHostURL(bytes[start..<j]) {
+                        let candidate = String(decoding: bytes[start..<j], as: UTF8.self)
+                        if seen.insert(candidate).inserted { found.append(candidate) }
                     }
                     i = j
                     continue
@@ -167,16 +168,23 @@ enum InlineURLScanner {
     }
 
     /// A host with a dot and a letter-only last label, so `//comments` and `//x` are skipped.
-    private static func looksLikeHostURL(_ s: String) -> Bool {
-        // Candidates are ASCII (isURLByte), so the first "//" is found byte by byte.
-        let u = s.utf8
-        guard let at = u.indices.first(where: { i in
-            u[i] == UInt8(ascii: "/") && u.index(after: i) != u.endIndex && u[u.index(after: i)] == UInt8(ascii: "/")
-        }) else { return false }
-        let rest = s[u.index(at, offsetBy: 2)...]
-        let hostPart = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" && $0 != ":" }
-        guard let dot = hostPart.lastIndex(of: "."), hostPart.first != "." else { return false }
-        let tld = hostPart[hostPart.index(after: dot)...]
-        return tld.count >= 2 && tld.allSatisfy { $0.isLetter }
+    /// Candidates are ASCII (`isURLByte`), so bytes are characters.
+    static func looksLikeHostURL(_ s: ArraySlice<UInt8>) -> Bool {
+        var i = s.startIndex
+        while i + 1 < s.endIndex && !(s[i] == 0x2F && s[i + 1] == 0x2F) { i += 1 }
+        guard i + 1 < s.endIndex else { return false }
+        let hostStart = i + 2
+        var hostEnd = hostStart
+        while hostEnd < s.endIndex {
+            let c = s[hostEnd]
+            if c == 0x2F || c == 0x3F || c == 0x23 || c == 0x3A { break }
+            hostEnd += 1
+        }
+        guard hostStart < hostEnd, s[hostStart] != 0x2E else { return false }
+        var dot = hostEnd - 1
+        while dot >= hostStart && s[dot] != 0x2E { dot -= 1 }
+        guard dot >= hostStart else { return false }
+        let tld = s[(dot + 1)..<hostEnd]
+        return tld.count >= 2 && tld.allSatisfy { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A }
     }
 }

@@ -6,90 +6,133 @@ import CIDNA
 /// `https://ad.doubleclick%2Enet/x.js` and `http:ad.doubleclick.net/x.js` must all come out
 /// as ad.doubleclick.net. Other schemes (file, data, javascript, mailto, blob, made-up ones)
 /// are not parsed: `parse` returns nil for them, as for input a browser rejects.
+///
+/// Kept as ada-url keeps a URL: the serialized `href` and the offsets of its components, so a
+/// URL is one string (none at all when the input was already in its serialized form, which
+/// is then shared) and a component is materialised only when asked for. The parser writes
+/// the serialization once, into a scratch buffer on the stack.
 public struct WebURL: Sendable, Hashable {
-    /// One reference for all parts, so copying a URL (a page's base, per reference) is one retain.
-    final class Storage: Sendable {
-        let scheme: String
-        let username: String
-        let password: String
-        let host: String
-        let port: Int?
-        let pathBytes: [UInt8]
-        let query: String?
-        let fragment: String?
-        let href: String
+    /// The URL serialized as a browser's `href`. Always ASCII (the parser percent-encodes every
+    /// other byte and IDNA-encodes the host), so UTF-8 offsets are character offsets.
+    public let href: String
+    /// The offsets of the components in `href`'s bytes.
+    let schemeEnd: UInt32      // the `:` after the scheme
+    let usernameEnd: UInt32    // end of the username; == hostStart without credentials
+    let hostStart: UInt32
+    let hostEnd: UInt32
+    let pathStart: UInt32
+    let queryStart: UInt32     // the `?`, or `WebURL.absent`
+    let fragmentStart: UInt32  // the `#`, or `WebURL.absent`
+    let portValue: UInt32      // `WebURL.absent` when the URL has none (or the default)
+    let schemeKind: SchemeKind
 
-        init(scheme: String, username: String, password: String, host: String, port: Int?, pathBytes: [UInt8],
-             query: String?, fragment: String?, href: String) {
-            self.scheme = scheme
-            self.username = username
-            self.password = password
-            self.host = host
-            self.port = port
-            self.pathBytes = pathBytes
-            self.query = query
-            self.fragment = fragment
-            self.href = href
+    static let absent = UInt32.max
+
+    /// The schemes parsed; file, with its own host rules, and every non-special scheme are
+    /// not loads tagwatch follows, so not parsed.
+    enum SchemeKind: UInt8, Sendable {
+        case http, https, ws, wss, ftp
+
+        var name: String {
+            switch self {
+            case .http: return "http"
+            case .https: return "https"
+            case .ws: return "ws"
+            case .wss: return "wss"
+            case .ftp: return "ftp"
+            }
+        }
+
+        var defaultPort: Int {
+            switch self {
+            case .http, .ws: return 80
+            case .https, .wss: return 443
+            case .ftp: return 21
+            }
+        }
+
+        /// The scheme of lowercased-or-not bytes `b[from..<to]`, or nil.
+        init?(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) {
+            @inline(__always) func at(_ i: Int) -> UInt8 { lowerASCII(b[from + i]) }
+            switch to - from {
+            case 2 where at(0) == 0x77 && at(1) == 0x73: self = .ws
+            case 3 where at(0) == 0x77 && at(1) == 0x73 && at(2) == 0x73: self = .wss
+            case 3 where at(0) == 0x66 && at(1) == 0x74 && at(2) == 0x70: self = .ftp
+            case 4 where at(0) == 0x68 && at(1) == 0x74 && at(2) == 0x74 && at(3) == 0x70: self = .http
+            case 5 where at(0) == 0x68 && at(1) == 0x74 && at(2) == 0x74 && at(3) == 0x70 && at(4) == 0x73: self = .https
+            default: return nil
+            }
         }
     }
 
-    let storage: Storage
-
     /// Lowercased: http, https, ws, wss or ftp.
-    public var scheme: String { storage.scheme }
-    public var username: String { storage.username }
-    public var password: String { storage.password }
+    public var scheme: String { schemeKind.name }
+    public var username: String { slice(schemeEnd + 3, usernameEnd) }
+    public var password: String {
+        // Credentials are `username[:password]@`: a password sits between the `:` and the `@`.
+        usernameEnd + 1 < hostStart ? slice(usernameEnd + 1, hostStart - 1) : ""
+    }
     /// The serialized host: a lowercased ASCII domain (IDNA applied, trailing dot kept as the
     /// browser keeps it), a dotted IPv4 address, or a bracketed IPv6 address.
-    public var host: String { storage.host }
+    public var host: String { slice(hostStart, hostEnd) }
     /// The port when it is not the scheme's default.
-    public var port: Int? { storage.port }
+    public var port: Int? { portValue == WebURL.absent ? nil : Int(portValue) }
+    /// The end of the path in `href`'s bytes.
+    var pathEnd: UInt32 {
+        queryStart != WebURL.absent ? queryStart : (fragmentStart != WebURL.absent ? fragmentStart : UInt32(href.utf8.count))
+    }
     /// Without the leading `?`; nil when the URL has none.
-    public var query: String? { storage.query }
+    public var query: String? {
+        guard queryStart != WebURL.absent else { return nil }
+        return slice(queryStart + 1, fragmentStart != WebURL.absent ? fragmentStart : UInt32(href.utf8.count))
+    }
     /// Without the leading `#`; nil when the URL has none.
-    public var fragment: String? { storage.fragment }
-    /// The URL serialized as a browser's `href`.
-    public var href: String { storage.href }
+    public var fragment: String? {
+        fragmentStart == WebURL.absent ? nil : slice(fragmentStart + 1, UInt32(href.utf8.count))
+    }
     /// The serialized path, always starting with `/`.
-    public var path: String { storage.pathBytes.isEmpty ? "/" : String(decoding: storage.pathBytes, as: UTF8.self) }
+    public var path: String { pathStart < pathEnd ? slice(pathStart, pathEnd) : "/" }
 
-    public static func == (a: WebURL, b: WebURL) -> Bool { a.storage.href == b.storage.href }
-    public func hash(into hasher: inout Hasher) { hasher.combine(storage.href) }
+    public static func == (a: WebURL, b: WebURL) -> Bool { a.href == b.href }
+    public func hash(into hasher: inout Hasher) { hasher.combine(href) }
 
     /// The host as vendor rules and the public suffix list match it: no IPv6 brackets and no
     /// trailing dot (`ad.doubleclick.net.` is ad.doubleclick.net).
     public var hostForMatching: String {
-        var h = Substring(host)
-        if h.first == "[" && h.last == "]" { return String(h.dropFirst().dropLast()) }
-        while h.count > 1 && h.last == "." { h = h.dropLast() }
-        return String(h)
+        let r = hostForMatchingRange
+        return slice(r.lowerBound, r.upperBound)
     }
 
-    public var isHTTP: Bool { scheme == "http" || scheme == "https" }
+    /// Where `hostForMatching` is in `href`'s bytes.
+    var hostForMatchingRange: Range<UInt32> {
+        withBytes { b in
+            var s = Int(hostStart), e = Int(hostEnd)
+            if e - s >= 2 && b[s] == 0x5B && b[e - 1] == 0x5D { return UInt32(s + 1)..<UInt32(e - 1) }
+            while e - s > 1 && b[e - 1] == 0x2E { e -= 1 }
+            if s > e { s = e }
+            return UInt32(s)..<UInt32(e)
+        }
+    }
+
+    public var isHTTP: Bool { schemeKind == .http || schemeKind == .https }
+
+    /// Calls `body` with `href`'s bytes (native strings are contiguous: no copy).
+    @inline(__always) func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let r = href.utf8.withContiguousStorageIfAvailable(body) { return r }
+        var copy = href
+        return copy.withUTF8(body)
+    }
+
+    /// `href`'s bytes `from..<to` as a string.
+    func slice(_ from: UInt32, _ to: UInt32) -> String {
+        guard from < to else { return "" }
+        return withBytes { String(decoding: UnsafeBufferPointer(rebasing: $0[Int(from)..<Int(to)]), as: UTF8.self) }
+    }
 
     /// Parses `input` as a browser parses an absolute URL (`new URL(input)`).
     public init?(_ input: String) {
         guard let u = WebURL.parse(input, base: nil) else { return nil }
         self = u
-    }
-
-    /// Parses `input` against `base` as a browser resolves an `href` or `src` (`new URL(input, base)`).
-    public static func parse(_ input: String, base: WebURL?) -> WebURL? {
-        var input = input
-        return input.withUTF8 { raw in
-            // Leading and trailing C0 controls and spaces are stripped, tabs and newlines removed;
-            // most input has none, and is parsed in place.
-            var clean = !(raw.first.map { $0 <= 0x20 } ?? false) && !(raw.last.map { $0 <= 0x20 } ?? false)
-            if clean { for c in raw where c == 0x09 || c == 0x0A || c == 0x0D { clean = false; break } }
-            if clean { return Parser(input: raw, base: base).run() }
-            var start = 0, end = raw.count
-            while start < end && raw[start] <= 0x20 { start += 1 }
-            while end > start && raw[end - 1] <= 0x20 { end -= 1 }
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(end - start)
-            for i in start..<end where raw[i] != 0x09 && raw[i] != 0x0A && raw[i] != 0x0D { bytes.append(raw[i]) }
-            return bytes.withUnsafeBufferPointer { Parser(input: $0, base: base).run() }
-        }
     }
 
     /// Resolves `reference` against this URL.
@@ -104,54 +147,68 @@ public struct WebURL: Sendable, Hashable {
         }
     }
 
-    /// Builds a URL from the parser's parts, serializing `href` once.
-    fileprivate init(scheme: String, username: [UInt8], password: [UInt8], host: String, port: Int?, pathBytes: [UInt8],
-                     query: [UInt8]?, fragment: [UInt8]?) {
-        var out: [UInt8] = []
-        out.reserveCapacity(scheme.utf8.count + host.utf8.count + pathBytes.count + (query?.count ?? 0) + (fragment?.count ?? 0) + 16)
-        out += scheme.utf8
-        out += [0x3A, 0x2F, 0x2F]
-        if !username.isEmpty || !password.isEmpty {
-            out += username
-            if !password.isEmpty { out.append(0x3A); out += password }
-            out.append(0x40)
+    fileprivate init(href: String, _ p: Parser) {
+        self.href = href
+        schemeEnd = UInt32(p.schemeEnd)
+        usernameEnd = UInt32(p.usernameEnd)
+        hostStart = UInt32(p.hostStart)
+        hostEnd = UInt32(p.hostEnd)
+        pathStart = UInt32(p.pathStart)
+        queryStart = p.queryStart < 0 ? WebURL.absent : UInt32(p.queryStart)
+        fragmentStart = p.fragmentStart < 0 ? WebURL.absent : UInt32(p.fragmentStart)
+        portValue = p.port < 0 ? WebURL.absent : UInt32(p.port)
+        schemeKind = p.scheme
+    }
+
+    /// Parses `input` against `base` as a browser resolves an `href` or `src` (`new URL(input, base)`).
+    public static func parse(_ input: String, base: WebURL?) -> WebURL? {
+        var input = input
+        input.makeContiguousUTF8()
+        let original = input
+        if let r = original.utf8.withContiguousStorageIfAvailable({ parse(bytes: $0, base: base, original: original) }) { return r }
+        return Array(original.utf8).withUnsafeBufferPointer { parse(bytes: $0, base: base, original: nil) }
+    }
+
+    /// Parses `raw`. `original` is the string `raw` belongs to: a URL whose serialization is
+    /// byte for byte its input shares that string instead of allocating another.
+    static func parse(bytes raw: UnsafeBufferPointer<UInt8>, base: WebURL?, original: String?) -> WebURL? {
+        // Leading and trailing C0 controls and spaces are stripped, tabs and newlines removed;
+        // most input has none, and is parsed in place.
+        var clean = !(raw.first.map { $0 <= 0x20 } ?? false) && !(raw.last.map { $0 <= 0x20 } ?? false)
+        if clean { for c in raw where c == 0x09 || c == 0x0A || c == 0x0D { clean = false; break } }
+        if clean { return parseClean(raw, base: base, original: original) }
+        var start = 0, end = raw.count
+        while start < end && raw[start] <= 0x20 { start += 1 }
+        while end > start && raw[end - 1] <= 0x20 { end -= 1 }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(end - start)
+        for i in start..<end where raw[i] != 0x09 && raw[i] != 0x0A && raw[i] != 0x0D { bytes.append(raw[i]) }
+        return bytes.withUnsafeBufferPointer { parseClean($0, base: base, original: nil) }
+    }
+
+    private static func parseClean(_ input: UnsafeBufferPointer<UInt8>, base: WebURL?, original: String?) -> WebURL? {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { scratch -> WebURL? in
+            var parser = Parser(input: input, base: base, out: URLByteWriter(scratch))
+            defer { parser.out.release() }
+            guard parser.run() else { return nil }
+            let out = parser.out.buffer
+            let href: String
+            if let original, out.count == input.count, out.elementsEqual(input) {
+                href = original
+            } else {
+                href = String(decoding: out, as: UTF8.self)
+            }
+            return WebURL(href: href, parser)
         }
-        out += host.utf8
-        if let port { out.append(0x3A); out += String(port).utf8 }
-        if pathBytes.isEmpty { out.append(0x2F) } else { out += pathBytes }
-        if let query { out.append(0x3F); out += query }
-        if let fragment { out.append(0x23); out += fragment }
-        storage = Storage(scheme: scheme, username: String(decoding: username, as: UTF8.self),
-                          password: String(decoding: password, as: UTF8.self), host: host, port: port, pathBytes: pathBytes,
-                          query: query.map { String(decoding: $0, as: UTF8.self) },
-                          fragment: fragment.map { String(decoding: $0, as: UTF8.self) }, href: String(decoding: out, as: UTF8.self))
     }
 }
 
 // MARK: - The basic URL parser
 
-/// The schemes parsed (lowercased bytes to name); file, with its own host rules, and every
-/// non-special scheme are not loads tagwatch follows, so not parsed.
-private func supportedScheme(_ b: [UInt8]) -> String? {
-    switch b {
-    case [0x68, 0x74, 0x74, 0x70]: return "http"
-    case [0x68, 0x74, 0x74, 0x70, 0x73]: return "https"
-    case [0x77, 0x73]: return "ws"
-    case [0x77, 0x73, 0x73]: return "wss"
-    case [0x66, 0x74, 0x70]: return "ftp"
-    default: return nil
-    }
-}
-
-private enum State {
-    case schemeStart, scheme, noScheme, specialRelativeOrAuthority, relative, relativeSlash
-    case specialAuthoritySlashes, specialAuthorityIgnoreSlashes, authority, host, port, pathStart, path
-    case query, fragment
-}
-
 @inline(__always) private func isASCIIAlpha(_ c: UInt8) -> Bool { (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A }
 @inline(__always) private func isASCIIDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
 @inline(__always) private func lowerASCII(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
+@inline(__always) private func isSlash(_ c: UInt8) -> Bool { c == 0x2F || c == 0x5C }
 @inline(__always) private func hexValue(_ c: UInt8) -> UInt8? {
     switch c {
     case 0x30...0x39: return c - 0x30
@@ -162,16 +219,15 @@ private enum State {
 }
 
 /// The percent-encode sets of the URL Standard, as byte predicates.
-private enum EncodeSet {
-    case fragment, query, specialQuery, path, userinfo
+fileprivate enum EncodeSet {
+    case fragment, specialQuery, path, userinfo
 
     @inline(__always) func contains(_ c: UInt8) -> Bool {
         if c < 0x20 || c > 0x7E { return true }  // C0 control percent-encode set (and non-ASCII bytes)
+        if isASCIIAlpha(c) || isASCIIDigit(c) { return false }
         switch self {
         case .fragment:
             return c == 0x20 || c == 0x22 || c == 0x3C || c == 0x3E || c == 0x60
-        case .query:
-            return c == 0x20 || c == 0x22 || c == 0x23 || c == 0x3C || c == 0x3E
         case .specialQuery:
             return c == 0x20 || c == 0x22 || c == 0x23 || c == 0x3C || c == 0x3E || c == 0x27
         case .path:
@@ -184,254 +240,315 @@ private enum EncodeSet {
     }
 }
 
-private let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
+@inline(__always) private func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x41 + v - 10 }
 
-@inline(__always) private func appendEncoded(_ c: UInt8, _ set: EncodeSet, to out: inout [UInt8]) {
-    if set.contains(c) {
-        out.append(0x25)
-        out.append(hexDigits[Int(c >> 4)])
-        out.append(hexDigits[Int(c & 0xF)])
-    } else {
-        out.append(c)
+/// The parser's output: a byte buffer that starts in scratch memory on the stack and moves to
+/// the heap only for a URL longer than the scratch space.
+struct URLByteWriter {
+    private var start: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+    private var capacity: Int
+    private var onHeap = false
+
+    init(_ scratch: UnsafeMutableBufferPointer<UInt8>) {
+        start = scratch.baseAddress!
+        capacity = scratch.count
+    }
+
+    var buffer: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: start, count: count) }
+
+    @inline(__always) subscript(i: Int) -> UInt8 { start[i] }
+
+    @inline(__always) mutating func append(_ b: UInt8) {
+        if count == capacity { grow(count + 1) }
+        start[count] = b
+        count &+= 1
+    }
+
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard !bytes.isEmpty else { return }
+        if count + bytes.count > capacity { grow(count + bytes.count) }
+        (start + count).update(from: bytes.baseAddress!, count: bytes.count)
+        count += bytes.count
+    }
+
+    mutating func append<S: Sequence>(contentsOf bytes: S) where S.Element == UInt8 {
+        for b in bytes { append(b) }
+    }
+
+    @inline(__always) fileprivate mutating func appendEncoded(_ c: UInt8, _ set: EncodeSet) {
+        if set.contains(c) {
+            append(0x25)
+            append(hexDigit(c >> 4))
+            append(hexDigit(c & 0xF))
+        } else {
+            append(c)
+        }
+    }
+
+    /// Decimal digits of `v`.
+    mutating func appendDecimal(_ v: Int) {
+        if v >= 10 { appendDecimal(v / 10) }
+        append(UInt8(0x30 + v % 10))
+    }
+
+    @inline(__always) mutating func truncate(_ n: Int) { count = n }
+
+    private mutating func grow(_ needed: Int) {
+        let newCapacity = max(capacity * 2, needed)
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        bigger.update(from: start, count: count)
+        if onHeap { start.deallocate() }
+        start = bigger
+        capacity = newCapacity
+        onHeap = true
+    }
+
+    /// Frees heap memory, if the buffer grew onto the heap.
+    mutating func release() {
+        if onHeap { start.deallocate() }
+        onHeap = false
+        capacity = 0
+        count = 0
     }
 }
 
-private func string(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
-
-private struct Parser {
+/// The URL Standard's basic URL parser for special schemes, writing the serialization as it
+/// goes (each state of the standard is a stretch of this code; the comments name them).
+fileprivate struct Parser {
     let input: UnsafeBufferPointer<UInt8>
     let base: WebURL?
+    var out: URLByteWriter
+    var scheme = WebURL.SchemeKind.http
+    var schemeEnd = 0, usernameEnd = 0, hostStart = 0, hostEnd = 0, pathStart = 0
+    var queryStart = -1, fragmentStart = -1, port = -1
 
-    func run() -> WebURL? {
-        var scheme = ""
-        var username: [UInt8] = [], password: [UInt8] = []
-        var host = ""
-        var port: Int?
-        var pathBytes: [UInt8] = []
-        pathBytes.reserveCapacity(input.count + 16)
-        func shortenPath() {
-            if let slash = pathBytes.lastIndex(of: 0x2F) { pathBytes.removeSubrange(slash...) }
-        }
-        func copyAuthority(from base: WebURL) {
-            let b = base.storage
-            username = Array(b.username.utf8)
-            password = Array(b.password.utf8)
-            host = b.host
-            port = b.port
-        }
-        var state = State.schemeStart
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(input.count + 8)
-        var atSignSeen = false, insideBrackets = false, passwordTokenSeen = false
-        var query: [UInt8] = []
-        var fragment: [UInt8] = []
-        var hasQuery = false, hasFragment = false
-        var pointer = 0
-        let n = input.count
-        let eof: Int = -1
+    init(input: UnsafeBufferPointer<UInt8>, base: WebURL?, out: URLByteWriter) {
+        self.input = input
+        self.base = base
+        self.out = out
+    }
 
-        func remainingStartsWithSlash(_ p: Int) -> Bool { p + 1 < n && input[p + 1] == 0x2F }
-        /// `.` or `%2e` (any case) starting at `i`: its length, or 0.
-        func dot(_ b: [UInt8], _ i: Int) -> Int {
-            if i < b.count && b[i] == 0x2E { return 1 }
-            if i + 2 < b.count && b[i] == 0x25 && b[i + 1] == 0x32 && (b[i + 2] | 0x20) == 0x65 { return 3 }
-            return 0
-        }
-        func isDoubleDot(_ b: [UInt8]) -> Bool {
-            guard b.count >= 2 && b.count <= 6 else { return false }
-            let first = dot(b, 0)
-            guard first > 0 else { return false }
-            let second = dot(b, first)
-            return second > 0 && first + second == b.count
-        }
-        func isSingleDot(_ b: [UInt8]) -> Bool {
-            (b.count == 1 || b.count == 3) && dot(b, 0) == b.count
-        }
+    var n: Int { input.count }
 
-        while true {
-            let c: Int = pointer < n ? Int(input[pointer]) : eof
-            let ch = UInt8(truncatingIfNeeded: c)
-            switch state {
-            case .schemeStart:
-                if c != eof && isASCIIAlpha(ch) {
-                    buffer.append(lowerASCII(ch))
-                    state = .scheme
-                } else {
-                    state = .noScheme
-                    pointer -= 1
-                }
-            case .scheme:
-                if c != eof && (isASCIIAlpha(ch) || isASCIIDigit(ch) || ch == 0x2B || ch == 0x2D || ch == 0x2E) {
-                    buffer.append(lowerASCII(ch))
-                } else if c == 0x3A {
-                    guard let name = supportedScheme(buffer) else { return nil }
-                    scheme = name
-                    buffer.removeAll()
-                    if let base, base.scheme == scheme {
-                        state = .specialRelativeOrAuthority
-                    } else {
-                        state = .specialAuthoritySlashes
-                    }
-                } else {
-                    buffer.removeAll()
-                    state = .noScheme
-                    pointer = -1
-                }
-            case .noScheme:
-                guard let base else { return nil }
-                scheme = base.scheme
-                state = .relative
-                pointer -= 1
-            case .specialRelativeOrAuthority:
-                if c == 0x2F && remainingStartsWithSlash(pointer) {
-                    state = .specialAuthorityIgnoreSlashes
-                    pointer += 1
-                } else {
-                    state = .relative
-                    pointer -= 1
-                }
-            case .relative:
-                guard let base else { return nil }
-                scheme = base.scheme
-                if c == 0x2F || c == 0x5C {
-                    state = .relativeSlash
-                } else {
-                    copyAuthority(from: base)
-                    pathBytes.append(contentsOf: base.storage.pathBytes)
-                    if let q = base.query { query = Array(q.utf8); hasQuery = true }
-                    if c == 0x3F {
-                        query = []; hasQuery = true
-                        state = .query
-                    } else if c == 0x23 {
-                        fragment = []; hasFragment = true
-                        state = .fragment
-                    } else if c != eof {
-                        query = []; hasQuery = false
-                        shortenPath()
-                        state = .path
-                        pointer -= 1
-                    }
-                }
-            case .relativeSlash:
-                if c == 0x2F || c == 0x5C {
-                    state = .specialAuthorityIgnoreSlashes
-                } else {
-                    if let base { copyAuthority(from: base) }
-                    state = .path
-                    pointer -= 1
-                }
-            case .specialAuthoritySlashes:
-                if c == 0x2F && remainingStartsWithSlash(pointer) {
-                    pointer += 1
-                } else {
-                    pointer -= 1
-                }
-                state = .specialAuthorityIgnoreSlashes
-            case .specialAuthorityIgnoreSlashes:
-                if c != 0x2F && c != 0x5C {
-                    state = .authority
-                    pointer -= 1
-                }
-            case .authority:
-                if c == 0x40 {
-                    if atSignSeen { buffer.insert(contentsOf: [0x25, 0x34, 0x30], at: 0) }
-                    atSignSeen = true
-                    for b in buffer {
-                        if b == 0x3A && !passwordTokenSeen { passwordTokenSeen = true; continue }
-                        if passwordTokenSeen { appendEncoded(b, .userinfo, to: &password) } else { appendEncoded(b, .userinfo, to: &username) }
-                    }
-                    buffer.removeAll()
-                } else if c == eof || c == 0x2F || c == 0x3F || c == 0x23 || c == 0x5C {
-                    if atSignSeen && buffer.isEmpty { return nil }
-                    pointer -= buffer.count + 1
-                    buffer.removeAll()
-                    state = .host
-                } else {
-                    buffer.append(ch)
-                }
-            case .host:
-                if c == 0x3A && !insideBrackets {
-                    if buffer.isEmpty { return nil }
-                    guard let h = HostParser.parse(buffer) else { return nil }
-                    host = h
-                    buffer.removeAll()
-                    state = .port
-                } else if c == eof || c == 0x2F || c == 0x3F || c == 0x23 || c == 0x5C {
-                    pointer -= 1
-                    if buffer.isEmpty { return nil }
-                    guard let h = HostParser.parse(buffer) else { return nil }
-                    host = h
-                    buffer.removeAll()
-                    state = .pathStart
-                } else {
-                    if ch == 0x5B { insideBrackets = true }
-                    if ch == 0x5D { insideBrackets = false }
-                    buffer.append(ch)
-                }
-            case .port:
-                if c != eof && isASCIIDigit(ch) {
-                    buffer.append(ch)
-                } else if c == eof || c == 0x2F || c == 0x3F || c == 0x23 || c == 0x5C {
-                    if !buffer.isEmpty {
-                        var value = 0
-                        for d in buffer {
-                            value = value * 10 + Int(d - 0x30)
-                            if value > 65535 { return nil }
-                        }
-                        port = value == WebURL.defaultPort(scheme) ? nil : value
-                        buffer.removeAll()
-                    }
-                    state = .pathStart
-                    pointer -= 1
-                } else {
-                    return nil
-                }
-            case .pathStart:
-                state = .path
-                if c != 0x2F && c != 0x5C { pointer -= 1 }
-            case .path:
-                if c == eof || c == 0x2F || c == 0x5C || c == 0x3F || c == 0x23 {
-                    let slash = c == 0x2F || c == 0x5C
-                    if isDoubleDot(buffer) {
-                        shortenPath()
-                        if !slash { pathBytes.append(0x2F) }
-                    } else if isSingleDot(buffer) {
-                        if !slash { pathBytes.append(0x2F) }
-                    } else {
-                        pathBytes.append(0x2F)
-                        pathBytes += buffer
-                    }
-                    buffer.removeAll()
-                    if c == 0x3F {
-                        query = []; hasQuery = true
-                        state = .query
-                    } else if c == 0x23 {
-                        fragment = []; hasFragment = true
-                        state = .fragment
-                    }
-                } else {
-                    appendEncoded(ch, .path, to: &buffer)
-                }
-            case .query:
-                if c == 0x23 || c == eof {
-                    for b in buffer { appendEncoded(b, .specialQuery, to: &query) }
-                    buffer.removeAll()
-                    if c == 0x23 {
-                        fragment = []; hasFragment = true
-                        state = .fragment
-                    }
-                } else {
-                    buffer.append(ch)
-                }
-            case .fragment:
-                if c != eof { appendEncoded(ch, .fragment, to: &fragment) }
+    /// Scheme start and scheme states; no scheme: relative to the base.
+    mutating func run() -> Bool {
+        if n > 0 && isASCIIAlpha(input[0]) {
+            var i = 1
+            while i < n {
+                let c = input[i]
+                guard isASCIIAlpha(c) || isASCIIDigit(c) || c == 0x2B || c == 0x2D || c == 0x2E else { break }
+                i += 1
             }
-            // The standard's loop: stop once a run has looked at EOF and left the pointer there.
-            if pointer >= n { break }
-            pointer += 1
+            if i < n && input[i] == 0x3A {
+                guard let kind = WebURL.SchemeKind(input, 0, i) else { return false }
+                // Special relative or authority: the base's scheme makes `https:x` relative to it.
+                if let base, base.schemeKind == kind { return relative(from: i + 1, base: base) }
+                scheme = kind
+                out.append(contentsOf: kind.name.utf8)
+                schemeEnd = out.count
+                out.append(0x3A); out.append(0x2F); out.append(0x2F)
+                // Special authority slashes, special authority ignore slashes.
+                var p = i + 1
+                while p < n && isSlash(input[p]) { p += 1 }
+                return authority(from: p)
+            }
         }
-        return WebURL(scheme: scheme, username: username, password: password, host: host, port: port, pathBytes: pathBytes,
-                      query: hasQuery ? query : nil, fragment: hasFragment ? fragment : nil)
+        guard let base else { return false }
+        return relative(from: 0, base: base)
+    }
+
+    /// Relative and relative slash states.
+    mutating func relative(from start: Int, base: WebURL) -> Bool {
+        scheme = base.schemeKind
+        let c: Int = start < n ? Int(input[start]) : -1
+        if c == 0x2F || c == 0x5C {
+            if start + 1 < n && isSlash(input[start + 1]) {
+                base.withBytes { out.append(UnsafeBufferPointer(rebasing: $0[0...Int(base.schemeEnd)])) }
+                schemeEnd = Int(base.schemeEnd)
+                out.append(0x2F); out.append(0x2F)
+                var p = start + 2
+                while p < n && isSlash(input[p]) { p += 1 }
+                return authority(from: p)
+            }
+            copyAuthority(of: base)
+            return path(from: start + 1)
+        }
+        copyAuthority(of: base)
+        let pathEnd = Int(base.pathEnd)
+        base.withBytes { out.append(UnsafeBufferPointer(rebasing: $0[Int(base.pathStart)..<pathEnd])) }
+        func copyBaseQuery() {
+            guard base.queryStart != WebURL.absent else { return }
+            queryStart = out.count
+            let end = base.fragmentStart != WebURL.absent ? Int(base.fragmentStart) : base.href.utf8.count
+            base.withBytes { out.append(UnsafeBufferPointer(rebasing: $0[Int(base.queryStart)..<end])) }
+        }
+        switch c {
+        case -1:
+            copyBaseQuery()
+            return true
+        case 0x3F:
+            return query(from: start + 1)
+        case 0x23:
+            copyBaseQuery()
+            return fragment(from: start + 1)
+        default:
+            shortenPath()
+            return path(from: start)
+        }
+    }
+
+    /// The base's scheme, credentials, host and port.
+    mutating func copyAuthority(of base: WebURL) {
+        base.withBytes { out.append(UnsafeBufferPointer(rebasing: $0[0..<Int(base.pathStart)])) }
+        schemeEnd = Int(base.schemeEnd)
+        usernameEnd = Int(base.usernameEnd)
+        hostStart = Int(base.hostStart)
+        hostEnd = Int(base.hostEnd)
+        port = base.portValue == WebURL.absent ? -1 : Int(base.portValue)
+        pathStart = out.count
+    }
+
+    /// Authority, host and port states; `out` holds `scheme://`.
+    mutating func authority(from start: Int) -> Bool {
+        // The authority ends at the first `/`, `\`, `?` or `#`; credentials end at its last `@`.
+        var end = start
+        var lastAt = -1
+        while end < n {
+            let c = input[end]
+            if c == 0x2F || c == 0x5C || c == 0x3F || c == 0x23 { break }
+            if c == 0x40 { lastAt = end }
+            end += 1
+        }
+        var hostFrom = start
+        let credentials = out.count
+        if lastAt >= 0 {
+            // Each `@` but the last is part of the credentials (percent-encoded); the first `:`
+            // splits username from password.
+            var colon = start
+            while colon < lastAt && input[colon] != 0x3A { colon += 1 }
+            for k in start..<colon { out.appendEncoded(input[k], .userinfo) }
+            usernameEnd = out.count
+            if colon + 1 < lastAt {
+                out.append(0x3A)
+                for k in (colon + 1)..<lastAt { out.appendEncoded(input[k], .userinfo) }
+            }
+            if out.count > credentials { out.append(0x40) }
+            hostFrom = lastAt + 1
+            if hostFrom == end { return false }
+        } else {
+            usernameEnd = out.count
+        }
+        // Host: up to the first `:` outside brackets.
+        var colon = -1
+        var insideBrackets = false
+        var i = hostFrom
+        while i < end {
+            let c = input[i]
+            if c == 0x3A && !insideBrackets { colon = i; break }
+            if c == 0x5B { insideBrackets = true }
+            if c == 0x5D { insideBrackets = false }
+            i += 1
+        }
+        let hostTo = colon >= 0 ? colon : end
+        if hostTo == hostFrom { return false }
+        hostStart = out.count
+        guard HostParser.write(UnsafeBufferPointer(rebasing: input[hostFrom..<hostTo]), to: &out) else { return false }
+        hostEnd = out.count
+        // Port: digits only, at most 65535; the scheme's default is omitted.
+        if colon >= 0 && colon + 1 < end {
+            var value = 0
+            for k in (colon + 1)..<end {
+                let d = input[k]
+                guard isASCIIDigit(d) else { return false }
+                value = value * 10 + Int(d - 0x30)
+                if value > 65535 { return false }
+            }
+            if value != scheme.defaultPort {
+                port = value
+                out.append(0x3A)
+                out.appendDecimal(value)
+            }
+        }
+        // Path start.
+        pathStart = out.count
+        return path(from: end < n && isSlash(input[end]) ? end + 1 : end)
+    }
+
+    /// Removes the path's last segment.
+    mutating func shortenPath() {
+        var i = out.count
+        while i > pathStart {
+            i -= 1
+            if out[i] == 0x2F { out.truncate(i); return }
+        }
+    }
+
+    /// `.` or `%2e` (any case) at `i` of the output: its length, or 0.
+    func dot(_ i: Int, _ end: Int) -> Int {
+        if i < end && out[i] == 0x2E { return 1 }
+        if i + 2 < end && out[i] == 0x25 && out[i + 1] == 0x32 && (out[i + 2] | 0x20) == 0x65 { return 3 }
+        return 0
+    }
+
+    /// Path state: segments end at `/`, `\`, `?`, `#` or the end; `.` and `..` segments are resolved.
+    mutating func path(from start: Int) -> Bool {
+        var p = start
+        while true {
+            let segment = out.count
+            out.append(0x2F)
+            while p < n {
+                let c = input[p]
+                if c == 0x2F || c == 0x5C || c == 0x3F || c == 0x23 { break }
+                out.appendEncoded(c, .path)
+                p += 1
+            }
+            let c: Int = p < n ? Int(input[p]) : -1
+            let slash = c == 0x2F || c == 0x5C
+            let length = out.count - segment - 1
+            if length >= 1 && length <= 6 {
+                let end = out.count
+                let first = dot(segment + 1, end)
+                if first > 0 {
+                    if first == length {
+                        out.truncate(segment)
+                        if !slash { out.append(0x2F) }
+                    } else {
+                        let second = dot(segment + 1 + first, end)
+                        if second > 0 && first + second == length {
+                            out.truncate(segment)
+                            shortenPath()
+                            if !slash { out.append(0x2F) }
+                        }
+                    }
+                }
+            }
+            if slash { p += 1; continue }
+            if c == 0x3F { return query(from: p + 1) }
+            if c == 0x23 { return fragment(from: p + 1) }
+            return true
+        }
+    }
+
+    /// Query state (special-query percent-encode set: the page's encoding is UTF-8 here).
+    mutating func query(from start: Int) -> Bool {
+        queryStart = out.count
+        out.append(0x3F)
+        var p = start
+        while p < n && input[p] != 0x23 {
+            out.appendEncoded(input[p], .specialQuery)
+            p += 1
+        }
+        if p < n { return fragment(from: p + 1) }
+        return true
+    }
+
+    /// Fragment state.
+    mutating func fragment(from start: Int) -> Bool {
+        fragmentStart = out.count
+        out.append(0x23)
+        for p in start..<n { out.appendEncoded(input[p], .fragment) }
+        return true
     }
 }
 
@@ -441,6 +558,29 @@ private struct Parser {
 /// through IDNA (UTS #46, as the standard says), checked for forbidden code points, and read
 /// as IPv4 when it ends in a number. Returns the serialized host or nil for failure.
 enum HostParser {
+    /// Writes the serialized host of `input` to `out`; false for failure. Plain lowercase-able
+    /// ASCII that does not end in a number (almost every host) is written in one pass.
+    static func write(_ input: UnsafeBufferPointer<UInt8>, to out: inout URLByteWriter) -> Bool {
+        let start = out.count
+        var plain = true
+        for c in input {
+            if c >= 0x80 || c == 0x25 || isForbiddenDomainByte(c) { plain = false; break }
+            out.append(lowerASCII(c))
+        }
+        if plain && !input.isEmpty {
+            // Ends in a number only when the last label (ignoring one trailing dot) starts with a digit.
+            var end = out.count
+            if out[end - 1] == 0x2E { end -= 1 }
+            var labelStart = end
+            while labelStart > start && out[labelStart - 1] != 0x2E { labelStart -= 1 }
+            if labelStart == end || !isASCIIDigit(out[labelStart]) { return true }
+        }
+        out.truncate(start)
+        guard let host = parse(Array(input)) else { return false }
+        out.append(contentsOf: host.utf8)
+        return true
+    }
+
     static func parse(_ input: [UInt8]) -> String? {
         // Fast path: plain ASCII, no percent sign, not ending in a number: lowercase and check.
         var plain = true
@@ -461,7 +601,7 @@ enum HostParser {
             guard let v4 = parseIPv4(ascii) else { return nil }
             return serializeIPv4(v4)
         }
-        return string(ascii)
+        return String(decoding: ascii, as: UTF8.self)
     }
 
     static func percentDecode(_ input: [UInt8]) -> [UInt8] {

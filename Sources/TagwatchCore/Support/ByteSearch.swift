@@ -25,3 +25,29 @@ extension String {
         }
     }
 }
+
+extension UnsafeBufferPointer where Element == UInt8 {
+    /// Whether the bytes end with `suffix`'s.
+    func hasSuffix(_ suffix: StaticString) -> Bool {
+        let n = suffix.utf8CodeUnitCount
+        guard n <= count else { return false }
+        let s = suffix.utf8Start
+        for k in 0..<n where self[count - n + k] != s[k] { return false }
+        return true
+    }
+
+    /// Whether `needle`'s bytes occur in these.
+    func contains(bytes needle: StaticString) -> Bool {
+        let n = needle.utf8CodeUnitCount
+        guard n <= count else { return false }
+        let s = needle.utf8Start
+        var i = 0
+        while i <= count - n {
+            var k = 0
+            while k < n && self[i + k] == s[k] { k += 1 }
+            if k == n { return true }
+            i += 1
+        }
+        return false
+    }
+}
