@@ -21,6 +21,7 @@ let package = Package(
         // UTS #46 (IDNA) through ICU, as browsers do; a C file so ICU's headers stay out of Swift.
         .target(name: "CIDNA", linkerSettings: [.linkedLibrary("icuuc")]),
         .target(name: "CCharset", linkerSettings: [.linkedLibrary("icuuc")]),
+        .target(name: "CMalloc"),
         .systemLibrary(name: "CPSL", pkgConfig: "libpsl", providers: [.apt(["libpsl-dev", "publicsuffix"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -28,7 +29,7 @@ let package = Package(
         .target(
             name: "TagwatchCore",
             dependencies: [
-                "CCharset", "CCurl", "CIDNA", "CLibXML2", "CPSL", "CSQLite", "CZlib", "CCrypto",
+                "CCharset", "CCurl", "CIDNA", "CLibXML2", "CMalloc", "CPSL", "CSQLite", "CZlib", "CCrypto",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,3 +1,4 @@
+import CMalloc
 import Foundation
 
 /// Hands the heap's free pages back to the system between the batches of a long run (a daemon
@@ -6,7 +7,7 @@ import Foundation
 /// pages a cycle's peak RSS grew about 2.5 times faster than its live heap (heaptrack).
 public enum FreedMemory {
     public static func release() {
-        _ = trim?(0)
+        _ = cmalloc_trim(0)
     }
 
     /// Caps glibc's malloc arenas at one per core (its default is eight per core), for a long run
@@ -16,26 +17,6 @@ public enum FreedMemory {
     /// `MALLOC_ARENA_MAX` is left alone. Call before the threads start.
     public static func limitArenas() {
         guard ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil else { return }
-        let perCore = Int32(clamping: max(2, ProcessInfo.processInfo.activeProcessorCount))
-        _ = mallopt?(-8, perCore)  // M_ARENA_MAX in <malloc.h>
+        _ = cmalloc_arena_max(Int32(clamping: max(2, ProcessInfo.processInfo.activeProcessorCount)))
     }
-
-    /// `malloc_trim` and `mallopt` are glibc's and not in Swift's Glibc module, so they are looked up once.
-    private static let trim: (@convention(c) (Int) -> Int32)? = {
-        #if canImport(Glibc)
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
-        #else
-        return nil
-        #endif
-    }()
-
-    private static let mallopt: (@convention(c) (Int32, Int32) -> Int32)? = {
-        #if canImport(Glibc)
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32) -> Int32).self)
-        #else
-        return nil
-        #endif
-    }()
 }
