@@ -71,6 +71,22 @@ public func temporaryDirectory(_ name: String = "tagwatch-test") throws -> Strin
     return dir
 }
 
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released), for a
+/// server or a closed port a test needs.
+public func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+    }
+    guard ok else { throw TestFailure("no free port on 127.0.0.1") }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
 /// A temporary folder removed as soon as its owner lets go of it (a suite instance, a test).
 public final class TempDir: @unchecked Sendable {
     public let path: String

@@ -13,7 +13,7 @@ import TagwatchTestSupport
 
         init(dir: String) throws {
             log = dir + "/proxy.log"
-            port = try ProxyTests.freePort()
+            port = try freePort()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["python3", Repo.path("Tests/Fixtures/loopback_proxy.py"), "--port", "\(port)", "--log", log]
             let pipe = Pipe()
@@ -40,20 +40,6 @@ import TagwatchTestSupport
         }
 
         deinit { stop() }
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard ok else { throw TestFailure("no free port") }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 
     func site(_ dir: String) throws -> TestServer {

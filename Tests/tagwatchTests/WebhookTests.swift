@@ -40,20 +40,6 @@ import TagwatchTestSupport
         deinit { stop() }
     }
 
-    func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard ok else { throw TestFailure("no free port") }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
-
     static func page(hotjar: Bool, unknown: Bool) -> String {
         var head = "<script src=\"https://www.googletagmanager.com/gtm.js?id=GTM-TEST1\"></script>"
         if hotjar { head += "<script src=\"https://static.hotjar.com/c/hotjar-1.js\"></script>" }
