@@ -8,14 +8,15 @@
 //       that do nothing but count elements (what the Extractor's walk starts from), the pull
 //       parser (htmlCtxtReadMemory, as the Extractor) or with --push the push parser
 //       (htmlCreatePushParserCtxt + htmlParseChunk in CHUNK-byte pieces). Same output as parse-ceiling.
-//   tagwatch-bench extract-dump DIR [--fragment]
+//   tagwatch-bench extract-dump DIR [--fragment] [--detect [--rules DIR]]
 //       Every page's extraction (or, with --fragment, each page's text parsed as a tag's Custom
-//       HTML) as JSON lines, for comparing two builds byte for byte.
+//       HTML) as JSON lines, for comparing two builds byte for byte; --detect adds each page's
+//       Detector result (first party example.com), as `extract` measures it.
 //   tagwatch-bench extract DIR [--rules DIR] [--rounds 3]
 //       On one core: bare parse of every page (the DOM: htmlReadMemory + xmlFreeDoc; and the
 //       SAX pull parser with empty callbacks), then Extractor + Detector on every page; prints the
 //       rates and the ratios (extract pages/s over each bare parse's pages/s), from wall time and
-//       from the thread's CPU time.
+//       from the thread's CPU time. --only extract|dom|sax runs that one part alone (for profiling).
 //   tagwatch-bench urls [--count 200000] [--rounds 3]
 //       Resolving references the way pages write them against a page URL: WebURL (the WHATWG
 //       parser the extractor uses) against Foundation's URL(string:relativeTo:); ns per URL.
@@ -220,21 +221,22 @@ func extract(_ args: [String]) {
     var parseBest = Double.infinity, saxBest = Double.infinity, extractBest = Double.infinity
     var parseCPU = Double.infinity, saxCPU = Double.infinity, extractCPU = Double.infinity
     var resources = 0
+    let only = option(args, "--only", "")
     for _ in 0..<rounds {
         var start = ContinuousClock.now
         var cpu = threadCPUSeconds()
-        for p in pages { bareParse(p) }
+        if only.isEmpty || only == "dom" { for p in pages { bareParse(p) } }
         parseBest = min(parseBest, seconds(ContinuousClock.now - start))
         parseCPU = min(parseCPU, threadCPUSeconds() - cpu)
         start = ContinuousClock.now
         cpu = threadCPUSeconds()
-        for p in pages { saxParse(p) }
+        if only.isEmpty || only == "sax" { for p in pages { saxParse(p) } }
         saxBest = min(saxBest, seconds(ContinuousClock.now - start))
         saxCPU = min(saxCPU, threadCPUSeconds() - cpu)
         start = ContinuousClock.now
         cpu = threadCPUSeconds()
         var count = 0
-        for (i, p) in pages.enumerated() {
+        for (i, p) in pages.enumerated() where only.isEmpty || only == "extract" {
             let extraction = extractor.extract(body: p.bytes, pageURL: urls[i])
             count += detector.detect(extraction, pageURL: urls[i]).count
         }
@@ -272,6 +274,7 @@ func extractDump(_ args: [String]) {
     guard args.count >= 1 else { fail("usage: extract-dump DIR [--fragment]") }
     let pages = loadPages(args[0])
     let fragment = args.contains("--fragment")
+    let detector = args.contains("--detect") ? Detector(catalog: loadCatalog(args), firstPartyDomains: ["example.com"]) : nil
     let extractor = Extractor()
     for p in pages {
         let url = "https://www.example.com/pages/" + p.name
@@ -289,6 +292,13 @@ func extractDump(_ args: [String]) {
             fields.append("\"base\": " + quoted(e.baseURL))
             fields.append("\"canonical\": " + (e.canonicalURL.map(quoted) ?? "null"))
             fields.append("\"warnings\": [" + e.warnings.map(quoted).joined(separator: ", ") + "]")
+            if let detector {
+                let found = detector.detect(e, pageURL: url).map { r in
+                    "[" + [quoted(r.url), quoted(r.host), quoted(r.kind.rawValue), quoted(r.party.rawValue), r.vendor.map { quoted($0.id) } ?? "null",
+                           r.integrity.map(quoted) ?? "null", "[" + r.tagIDs.map(quoted).joined(separator: ", ") + "]"].joined(separator: ", ") + "]"
+                }
+                fields.append("\"detected\": [" + found.joined(separator: ", ") + "]")
+            }
         }
         let rs = resources.map { r in
             "[" + [quoted(r.url), quoted(r.kind.rawValue), r.integrity.map(quoted) ?? "null", r.inlineIndex.map(String.init) ?? "null"].joined(separator: ", ") + "]"

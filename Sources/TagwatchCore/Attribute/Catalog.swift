@@ -85,6 +85,20 @@ public struct Catalog: Sendable {
     /// the bucket (and the 256 KB pair table) is not looked at.
     private var trigramBits = [UInt64](repeating: 0, count: 1024)
     private var shortPairBits = [UInt64](repeating: 0, count: 1024)
+    /// Signatures of four bytes or more (all of the bundled catalog's) are found by their first
+    /// four bytes instead: bit `quadKey` of each in `quadBits` (8 KB), and `quadBucket[quadKey]`
+    /// the bucket of those that hash there (`quadPositions[quadStarts[b]..<quadStarts[b + 1]]`),
+    /// each with its first four bytes (`quadPrefixes`) compared as one word before the rest.
+    /// The pair and trigram index above sent every position starting `cdn`, `con` or `sta` in
+    /// a script (JSON and prose are full of them) through buckets of 20-60 signatures.
+    private var quadBits = [UInt64](repeating: 0, count: 1024)
+    private var quadBucket = [Int32](repeating: -1, count: 65536)
+    private var quadBuckets: [[Int]] = []
+    private var quadStarts: [Int32] = [0]
+    private var quadPositions: [Int32] = []
+    private var quadPrefixes: [UInt32] = []
+    /// Whether any signature of two or three bytes is indexed (the pair and trigram path).
+    private var hasShortSignatures = false
     /// Signatures the byte index cannot take (one byte long, or not ASCII): searched one by one.
     private var unindexedSignatures: [Int] = []
     private var tagIDRegexes: [Int: [NSRegularExpressionBox]] = [:]
@@ -164,7 +178,20 @@ public struct Catalog: Sendable {
             let position = signatureList.count
             let bytes = Array(s.utf8)
             signatureList.append((s, index))
-            if bytes.count >= 2, bytes.allSatisfy({ $0 < 0x80 && $0 != 0x0A && $0 != 0x0D }) {
+            let indexable = bytes.allSatisfy({ $0 < 0x80 && $0 != 0x0A && $0 != 0x0D })
+            // The first four bytes of every signature, as one word (zero for shorter ones, never read).
+            let prefix = bytes.count >= 4 ? bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } : 0
+            quadPrefixes.append(prefix)
+            if bytes.count >= 4, indexable {
+                let key = Self.quadKey(prefix)
+                quadBits[key >> 6] |= 1 << UInt64(key & 63)
+                if quadBucket[key] < 0 {
+                    quadBucket[key] = Int32(quadBuckets.count)
+                    quadBuckets.append([])
+                }
+                quadBuckets[Int(quadBucket[key])].append(position)
+            } else if bytes.count >= 2, indexable {
+                hasShortSignatures = true
                 let key = Int(bytes[0]) << 8 | Int(bytes[1])
                 if pairBucket[key] < 0 {
                     pairBucket[key] = Int32(buckets.count)
@@ -187,6 +214,9 @@ public struct Catalog: Sendable {
             flatPositions = buckets.flatMap { $0.map { Int32($0) } }
             flatStarts = [0]
             for b in buckets { flatStarts.append(flatStarts[flatStarts.count - 1] + Int32(b.count)) }
+            quadPositions = quadBuckets.flatMap { $0.map { Int32($0) } }
+            quadStarts = [0]
+            for b in quadBuckets { quadStarts.append(quadStarts[quadStarts.count - 1] + Int32(b.count)) }
         }
         if !regexes.isEmpty { tagIDRegexes[index] = regexes }
         for rule in v.tagTypes {
@@ -262,11 +292,47 @@ public struct Catalog: Sendable {
             flatSignatureBytes.withUnsafeBufferPointer { sigBytes in
             trigramBits.withUnsafeBufferPointer { trigrams in
             shortPairBits.withUnsafeBufferPointer { shortPairs in
+            quadBits.withUnsafeBufferPointer { quadBits in
+            quadBucket.withUnsafeBufferPointer { quadBucket in
+            quadStarts.withUnsafeBufferPointer { quadStarts in
+            quadPositions.withUnsafeBufferPointer { quadPositions in
+            quadPrefixes.withUnsafeBufferPointer { quadPrefixes in
             hit.withUnsafeMutableBufferPointer { hit in
+                // Signatures of four bytes or more: one word read and one bit test per position.
+                if let base = text.baseAddress, n >= 4 {
+                    let raw = UnsafeRawPointer(base)
+                    for i in 0...(n - 4) {
+                        let word = raw.loadUnaligned(fromByteOffset: i, as: UInt32.self)
+                        let key = Self.quadKey(word)
+                        if quadBits[key >> 6] & (1 << UInt64(key & 63)) == 0 { continue }
+                        let bucket = Int(quadBucket[key])
+                        for k in Int(quadStarts[bucket])..<Int(quadStarts[bucket + 1]) {
+                            let position = Int(quadPositions[k])
+                            if hit[position] || quadPrefixes[position] != word { continue }
+                            let from = Int(sigStarts[position]), count = Int(sigStarts[position + 1]) - from
+                            if i + count <= n {
+                                var j = 4
+                                while j < count && text[i + j] == sigBytes[from + j] { j += 1 }
+                                if j == count { hit[position] = true }
+                            }
+                        }
+                    }
+                }
+                // Whether the script is all ASCII, eight bytes at a time.
                 var i = 0
-                while i + 1 < n {
+                if let base = text.baseAddress {
+                    var word: UInt64 = 0
+                    while i + 8 <= n {
+                        word |= UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                        i += 8
+                    }
+                    if word & 0x8080_8080_8080_8080 != 0 { high = 0x80 }
+                    while i < n { high |= text[i]; i += 1 }
+                }
+                // Signatures of two or three bytes, through the pair and trigram index.
+                i = 0
+                while hasShortSignatures && i + 1 < n {
                     let b0 = text[i]
-                    high |= b0
                     let pair = Int(b0) << 8 | Int(text[i + 1])
                     if i + 2 < n {
                         // No signature starts here unless the filter says one may.
@@ -291,7 +357,11 @@ public struct Catalog: Sendable {
                     }
                     i += 1
                 }
-                if n > 0 { high |= text[n - 1] }
+            }
+            }
+            }
+            }
+            }
             }
             }
             }
@@ -319,6 +389,11 @@ public struct Catalog: Sendable {
             if script.contains(sig) { found.append(index) }
         }
         return found.sorted()
+    }
+
+    /// A 16-bit hash of four bytes (read as one little-endian word) for `quadBits` and `quadBucket`.
+    @inline(__always) private static func quadKey(_ word: UInt32) -> Int {
+        Int((word &* 0x9E37_79B1) >> 16)
     }
 
     /// A 16-bit hash of three bytes for `trigramBits` (the same function for signatures and text).
