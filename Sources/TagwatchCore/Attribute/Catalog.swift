@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Yams
 
 /// A vendor of the catalog: who runs a third-party host, and how to recognise its code.
@@ -105,6 +106,12 @@ public struct Catalog: Sendable {
     /// manager + type -> (vendor, rule); gtag prefixes are matched by `hasPrefix`.
     private var tagTypeIndex: [String: (Int, TagTypeRule)] = [:]
     private var gtagPrefixes: [(String, Int, TagTypeRule)] = []
+
+    /// Changed by every `add`: the key under which this catalog's tag-id results are
+    /// remembered (`TextMemo`), so a copy that later diverges never reads another's.
+    private var generation = Catalog.nextGeneration()
+    private static let generations = Atomic<UInt64>(0)
+    private static func nextGeneration() -> UInt64 { generations.add(1, ordering: .relaxed).newValue }
 
     public init() {}
 
@@ -219,6 +226,7 @@ public struct Catalog: Sendable {
             for b in quadBuckets { quadStarts.append(quadStarts[quadStarts.count - 1] + Int32(b.count)) }
         }
         if !regexes.isEmpty { tagIDRegexes[index] = regexes }
+        generation = Self.nextGeneration()
         for rule in v.tagTypes {
             if rule.manager == .gtag {
                 gtagPrefixes.append((rule.type, index, rule))
@@ -418,8 +426,19 @@ public struct Catalog: Sendable {
     }
 
     /// The tag ids of vendor `index` found in `text` (group 1 of a pattern when it has one).
+    /// Remembered per thread (`TextMemo`): a site's pages repeat the same tag URLs and snippets,
+    /// and each run of NSRegularExpression costs 50,000-90,000 instructions even on a URL.
     public func tagIDs(vendor index: Int, in text: String) -> [String] {
         guard let regexes = tagIDRegexes[index] else { return [] }
+        let memo = TextMemo.current
+        if let ids = memo.tagIDs(catalog: generation, vendor: index, text: text) { return ids }
+        var allComplete = true
+        let ids = tagIDs(regexes, vendor: index, in: text, complete: &allComplete)
+        if allComplete { memo.rememberTagIDs(ids, catalog: generation, vendor: index, text: text) }
+        return ids
+    }
+
+    private func tagIDs(_ regexes: [NSRegularExpressionBox], vendor index: Int, in text: String, complete allComplete: inout Bool) -> [String] {
         var ids: [String] = []
         let ns = text as NSString
         for r in regexes {
@@ -428,6 +447,7 @@ public struct Catalog: Sendable {
             if let literal = r.requiredLiteral, !text.containsBytes(literal) { continue }
             let (matches, complete) = RegexBudget.matches(r.regex, in: text)
             if !complete {
+                allComplete = false
                 let v = vendors[index]
                 RegexBudget.reportSlow(pattern: r.regex.pattern, vendor: v.id, at: v.line.map { "\(v.file):\($0)" } ?? v.file)
             }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Loader snippets build their script URL from pieces: GTM's `'…/gtm.js?id='+i+dl` with `i` bound
 /// to `'GTM-ABC1234'` by the call around it, Hotjar's `t+h._hjSettings.hjid+j+…`, Segment's
 /// `"…/v1/"+key+"/analytics.min.js"` with `analytics.load("KEY")`. Reporting the literal alone
@@ -52,6 +56,9 @@ enum SnippetEvaluator {
         var plus = false, url = false
         var i = 0
         let n = b.count
+        // Most scripts have no `+` (JSON state, config): memchr says so without a byte loop.
+        // The loop below reads a `+` only before the last two bytes; so does this.
+        guard n > 2, b.withUnsafeBufferPointer({ memchr($0.baseAddress!, 0x2B, n - 2) != nil }) else { return false }
         while i + 2 < n && !(plus && url) {
             let c = b[i]
             if c == UInt8(ascii: "+") { plus = true }

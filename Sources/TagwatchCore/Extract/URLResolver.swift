@@ -65,7 +65,12 @@ enum URLResolver {
 enum InlineURLScanner {
     /// The URLs inline code loads: literal URLs, and the whole URLs its loader snippets build
     /// (`SnippetEvaluator`), which replace the cut-off literal they start with.
+    /// Remembered per thread (`TextMemo`): the same snippets come back on every page of a site.
     static func loadedURLs(in text: String) -> [String] {
+        TextMemo.current.loadedURLs(text, computeLoadedURLs)
+    }
+
+    private static func computeLoadedURLs(in text: String) -> [String] {
         let literal = urls(in: text)
         let built = SnippetEvaluator.urls(in: text)
         guard !built.isEmpty else { return literal }
@@ -82,8 +87,12 @@ enum InlineURLScanner {
         let n = bytes.count
         var i = 0
         while i + 2 < n {
-            // Look for "//" after "http:", "https:" or an opening quote.
-            if bytes[i] == UInt8(ascii: "/") && bytes[i + 1] == UInt8(ascii: "/") {
+            // Look for "//" after "http:", "https:" or an opening quote; memchr finds each "/".
+            i = bytes.withUnsafeBufferPointer { b in
+                memchr(b.baseAddress! + i, 0x2F, n - i).map { b.baseAddress!.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? n
+            }
+            guard i + 2 < n else { break }
+            if bytes[i + 1] == UInt8(ascii: "/") {
                 var start = -1
                 if i >= 6, bytes[i - 1] == UInt8(ascii: ":"), matchesScheme(bytes, end: i - 1) {
                     start = i - (bytes[i - 2] == UInt8(ascii: "s") || bytes[i - 2] == UInt8(ascii: "S") ? 6 : 5)
@@ -111,7 +120,7 @@ enum InlineURLScanner {
     /// JSON-encoded config and minifiers write them: `"https:\/\/ad.doubleclick.net\/x.js"` is the
     /// URL the browser loads, so it is read as one.
     static func unescapingSlashes(_ b: [UInt8]) -> [UInt8] {
-        guard b.contains(0x5C) else { return b }
+        guard b.withUnsafeBufferPointer({ !$0.isEmpty && memchr($0.baseAddress!, 0x5C, $0.count) != nil }) else { return b }
         var out: [UInt8] = []
         out.reserveCapacity(b.count)
         var i = 0
