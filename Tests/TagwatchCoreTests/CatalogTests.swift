@@ -233,4 +233,53 @@ extension CatalogTests {
         #expect(c.signatureMatches(in: "xq9") == [0])
         #expect(c.signatureMatches(in: "q") == [])
     }
+
+    /// Signatures of four bytes or more are found by their first four bytes (one word): ones
+    /// sharing those bytes, one that is a prefix of another, and matches at the very end.
+    @Test func wordIndexedSignaturesAreFoundAtEveryPosition() throws {
+        let signatures = ["cdn.", "cdn.a.js", "cdn.ab", "zzzz", "zzzzz", "q9", "zx!", "ab.c"]
+        let c = try catalog("vendors:\n" + signatures.enumerated().map { i, s in
+            "  - {id: v\(i), name: V, company: T, category: other, hosts: [v\(i).test], signatures: [\"\(s)\"]}"
+        }.joined(separator: "\n") + "\n")
+        struct Seeded: RandomNumberGenerator {
+            var state: UInt64
+            mutating func next() -> UInt64 {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return state
+            }
+        }
+        var rng = Seeded(state: 7)
+        for _ in 0..<2000 {
+            var text = String((0..<Int.random(in: 0..<14, using: &rng)).map { _ in "abcdnz.jsq9x!é ".randomElement(using: &rng)! })
+            if Bool.random(using: &rng) { text += signatures.randomElement(using: &rng)! }
+            let expected = signatures.indices.filter { text.contains(signatures[$0]) }
+            #expect(c.signatureMatches(in: text) == expected, "\(text.debugDescription)")
+        }
+        #expect(c.signatureMatches(in: "xcdn.ab") == [0, 2])
+        #expect(c.signatureMatches(in: "zzzzz") == [3, 4])
+        #expect(c.signatureMatches(in: "cdn") == [])
+    }
+
+    /// Tag ids are remembered per thread by text; two catalogs (or two copies of one that each
+    /// added a different vendor at the same index) never read each other's.
+    @Test func rememberedTagIDsBelongToTheirCatalog() throws {
+        func vendor(_ id: String, _ pattern: String) -> Vendor {
+            Vendor(id: id, name: id, company: "T", category: "other", website: nil, hosts: ["\(id).test"], patterns: [],
+                   signatures: [], tagIDPatterns: [pattern], file: "t", line: 1)
+        }
+        let base = Catalog()
+        var a = base, b = base
+        try a.add(vendor("a", "A-(\\d+)"))
+        try b.add(vendor("b", "B-(\\d+)"))
+        let text = "x A-1 B-2 A-3"
+        for _ in 0..<3 {
+            #expect(a.tagIDs(vendor: 0, in: text) == ["1", "3"])
+            #expect(b.tagIDs(vendor: 0, in: text) == ["2"])
+        }
+        var c = a
+        try c.add(vendor("c", "C-(\\d+)"))
+        #expect(c.tagIDs(vendor: 0, in: text) == ["1", "3"])
+        #expect(c.tagIDs(vendor: 1, in: "C-9 " + text) == ["9"])
+        #expect(a.tagIDs(vendor: 0, in: "A-4") == ["4"])
+    }
 }
