@@ -109,7 +109,7 @@ public struct Catalog: Sendable {
 
     /// Changed by every `add`: the key under which this catalog's tag-id results are
     /// remembered (`TextMemo`), so a copy that later diverges never reads another's.
-    private var generation = Catalog.nextGeneration()
+    private(set) var generation = Catalog.nextGeneration()
     private static let generations = Atomic<UInt64>(0)
     private static func nextGeneration() -> UInt64 { generations.add(1, ordering: .relaxed).newValue }
 

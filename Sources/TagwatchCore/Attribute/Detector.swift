@@ -62,6 +62,49 @@ public struct Detector: Sendable {
         return out
     }
 
+    /// A script that gtag.js loads for a `gtag('config', 'ID')` call of an inline script.
+    struct GtagLoad {
+        var url: String
+        var host: String
+        var vendor: VendorRef
+        var vendorIndex: Int
+        var id: String
+    }
+
+    /// The scripts the `gtag('config', …)` calls of `script` load, in order (remembered per
+    /// script text: the same gtag snippet is on every page of a site).
+    func gtagLoads(_ script: String) -> [GtagLoad] {
+        var loads: [GtagLoad] = []
+        for id in Self.gtagDestinations(in: script) {
+            guard let (vendor, rule) = catalog.tagType(.gtag, id), !id.hasPrefix("GTM-") else { continue }
+            for u in rule.loads where ScriptAnalyzer.kind(forLoad: u) == .script {
+                let url = ScriptAnalyzer.fill(u, ["id": id]).url
+                guard let (host, _) = URLResolver.hostAndPath(url) else { continue }
+                loads.append(GtagLoad(url: url, host: host, vendor: vendor.ref, vendorIndex: catalog.vendors.firstIndex { $0.id == vendor.id } ?? -1, id: id))
+            }
+        }
+        return loads
+    }
+
+    /// Whether `text` holds `needle`'s bytes, its first byte found by memchr (every inline
+    /// script is searched for `gtag(`, the big ones byte by byte before).
+    static func contains(_ text: String, _ needle: StaticString) -> Bool {
+        var text = text
+        let m = needle.utf8CodeUnitCount
+        return text.withUTF8 { t in
+            guard let base = t.baseAddress, m > 0, t.count >= m else { return m == 0 }
+            let first = Int32(needle.utf8Start[0])
+            var i = 0
+            let last = t.count - m
+            while i <= last, let p = memchr(base + i, first, last - i + 1) {
+                i = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
+                if memcmp(base + i, needle.utf8Start, m) == 0 { return true }
+                i += 1
+            }
+            return false
+        }
+    }
+
     /// The ids of `gtag('config', 'ID')` calls.
     static func gtagDestinations(in script: String) -> [String] {
         var ids: [String] = []
@@ -143,16 +186,11 @@ public struct Detector: Sendable {
         }
         // gtag('config', 'AW-…') names a destination that gtag.js then loads: the catalog's `gtag:`
         // entries say which product (GA4, Google Ads, Floodlight) and what it loads.
-        for (i, script) in extraction.inlineScripts.enumerated() where script.containsBytes("gtag(") {
-            for id in Self.gtagDestinations(in: script) {
-                guard let (vendor, rule) = catalog.tagType(.gtag, id), !id.hasPrefix("GTM-") else { continue }
-                for u in rule.loads where ScriptAnalyzer.kind(forLoad: u) == .script {
-                    let url = ScriptAnalyzer.fill(u, ["id": id]).url
-                    guard let (host, _) = URLResolver.hostAndPath(url), !resources.contains(where: { $0.url == url }),
-                          seen.insert("inline-script " + url).inserted else { continue }
-                    resources.append(Resource(url: url, host: host, kind: .inlineScript, party: .third, vendor: vendor.ref, tagIDs: [id]))
-                    claimedInline[i, default: []].insert(catalog.vendors.firstIndex { $0.id == vendor.id } ?? -1)
-                }
+        for (i, script) in extraction.inlineScripts.enumerated() where Self.contains(script, "gtag(") {
+            for load in TextMemo.current.gtagLoads(catalog: catalog.generation, text: script, gtagLoads) {
+                guard !resources.contains(where: { $0.url == load.url }), seen.insert("inline-script " + load.url).inserted else { continue }
+                resources.append(Resource(url: load.url, host: load.host, kind: .inlineScript, party: .third, vendor: load.vendor, tagIDs: [load.id]))
+                claimedInline[i, default: []].insert(load.vendorIndex)
             }
         }
         // Inline snippets recognised by signature whose vendor no URL of theirs already names.

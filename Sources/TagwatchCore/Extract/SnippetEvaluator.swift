@@ -15,9 +15,15 @@ enum SnippetEvaluator {
 
     /// The URLs (http, https or scheme-relative) that concatenations in `text` build from more
     /// than one piece, in order of appearance, each once.
+    /// Remembered per thread (`TextMemo`) for scripts that pass the gate: the loader snippets
+    /// come back on every page of a site, and tokenizing one makes a string per token.
     static func urls(in text: String) -> [String] {
         let bytes = Array(text.utf8)
         guard bytes.count <= maxBytes, mayBuildURL(bytes) else { return [] }
+        return TextMemo.current.snippetURLs(text) { _ in evaluate(bytes) }
+    }
+
+    private static func evaluate(_ bytes: [UInt8]) -> [String] {
         let tokens = Tokenizer.tokens(bytes)
         guard !tokens.isEmpty else { return [] }
         let env = Environment(tokens: tokens)

@@ -4,8 +4,9 @@ import Glibc
 
 /// Results of pure functions of a text that every page of a site repeats: the same tag snippets
 /// (GTM, Meta Pixel, OneTrust…) and the same vendor URLs come back on page after page, and
-/// scanning a snippet for the URLs it loads, or running a vendor's tag-id regular expressions
-/// over it, gives the same answer each time (bench/issue12/round3-extract.md). One per thread,
+/// evaluating a loader snippet's URLs, running a vendor's tag-id regular expressions over a
+/// text, or reading a script's `gtag('config', …)` calls gives the same answer each time
+/// (bench/issue12/round3-extract.md). One per thread,
 /// as `DomainCache`: a scan's workers each keep their own, so the hot path takes no lock, and
 /// it is released when the thread ends. Bounded: texts over `maxTextBytes` are not kept, and a
 /// table is emptied when it reaches `entryLimit` entries or `byteLimit` bytes of text.
@@ -14,9 +15,12 @@ final class TextMemo {
     static let byteLimit = 4 << 20
     static let maxTextBytes = 64 * 1024
 
-    /// `InlineURLScanner.loadedURLs(in:)` by script text.
-    private var inlineURLs: [String: [String]] = [:]
-    private var inlineURLBytes = 0
+    /// `SnippetEvaluator.urls(in:)` by script text.
+    private var snippetURLs: [String: [String]] = [:]
+    private var snippetURLBytes = 0
+    /// What `Detector` makes of a script's `gtag('config', …)` calls, by catalog generation and text.
+    private var gtagLoads: [TagIDKey: [Detector.GtagLoad]] = [:]
+    private var gtagLoadBytes = 0
     /// `Catalog.tagIDs(vendor:in:)` by catalog generation, vendor index and text.
     private var tagIDs: [TagIDKey: [String]] = [:]
     private var tagIDBytes = 0
@@ -27,18 +31,33 @@ final class TextMemo {
         var text: String
     }
 
-    func loadedURLs(_ text: String, _ compute: (String) -> [String]) -> [String] {
+    func snippetURLs(_ text: String, _ compute: (String) -> [String]) -> [String] {
         let size = text.utf8.count
         guard size <= Self.maxTextBytes else { return compute(text) }
-        if let urls = inlineURLs[text] { return urls }
+        if let urls = snippetURLs[text] { return urls }
         let urls = compute(text)
-        if inlineURLs.count >= Self.entryLimit || inlineURLBytes + size > Self.byteLimit {
-            inlineURLs.removeAll(keepingCapacity: true)
-            inlineURLBytes = 0
+        if snippetURLs.count >= Self.entryLimit || snippetURLBytes + size > Self.byteLimit {
+            snippetURLs.removeAll(keepingCapacity: true)
+            snippetURLBytes = 0
         }
-        inlineURLs[text] = urls
-        inlineURLBytes += size
+        snippetURLs[text] = urls
+        snippetURLBytes += size
         return urls
+    }
+
+    func gtagLoads(catalog: UInt64, text: String, _ compute: (String) -> [Detector.GtagLoad]) -> [Detector.GtagLoad] {
+        let size = text.utf8.count
+        guard size <= Self.maxTextBytes else { return compute(text) }
+        let key = TagIDKey(catalog: catalog, vendor: -1, text: text)
+        if let loads = gtagLoads[key] { return loads }
+        let loads = compute(text)
+        if gtagLoads.count >= Self.entryLimit || gtagLoadBytes + size > Self.byteLimit {
+            gtagLoads.removeAll(keepingCapacity: true)
+            gtagLoadBytes = 0
+        }
+        gtagLoads[key] = loads
+        gtagLoadBytes += size
+        return loads
     }
 
     func tagIDs(catalog: UInt64, vendor: Int, text: String) -> [String]? {

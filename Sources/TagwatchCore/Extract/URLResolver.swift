@@ -65,12 +65,7 @@ enum URLResolver {
 enum InlineURLScanner {
     /// The URLs inline code loads: literal URLs, and the whole URLs its loader snippets build
     /// (`SnippetEvaluator`), which replace the cut-off literal they start with.
-    /// Remembered per thread (`TextMemo`): the same snippets come back on every page of a site.
     static func loadedURLs(in text: String) -> [String] {
-        TextMemo.current.loadedURLs(text, computeLoadedURLs)
-    }
-
-    private static func computeLoadedURLs(in text: String) -> [String] {
         let literal = urls(in: text)
         let built = SnippetEvaluator.urls(in: text)
         guard !built.isEmpty else { return literal }
