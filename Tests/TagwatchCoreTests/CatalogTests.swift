@@ -124,6 +124,14 @@ import TagwatchTestSupport
 }
 
 @Suite struct DetectorTests {
+    @Test func byteSearchFindsTheNeedleAnywhere() {
+        for (text, found) in [("gtag(", true), ("xgtag(", true), ("ggtag(", true), ("gtagtag(", false), ("gtag", false),
+                              ("", false), ("a gtag (", false), ("é gtag('config')", true), ("gtag(gtag(", true)] {
+            #expect(Detector.contains(text, "gtag(") == found, "\(text)")
+            #expect(text.containsBytes("gtag(") == found, "\(text)")
+        }
+    }
+
     @Test func registrableDomainsComeFromThePublicSuffixList() {
         let psl = PublicSuffixList.shared
         #expect(psl.registrableDomain("www.example.co.uk") == "example.co.uk")

@@ -114,9 +114,16 @@ struct HTMLInput {
             let n = b.count
             guard let base = b.baseAddress else { return true }
             var i = 0
+            let raw = UnsafeRawPointer(base)
             while i < n {
-                // Eight ASCII bytes at a time: most of a page.
-                if i + 8 <= n, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                // ASCII 32 and 8 bytes at a time: most of a page.
+                if i + 32 <= n, (raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) | raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+                    | raw.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self) | raw.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self))
+                    & 0x8080_8080_8080_8080 == 0 {
+                    i += 32
+                    continue
+                }
+                if i + 8 <= n, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
                     i += 8
                     continue
                 }
@@ -366,7 +373,13 @@ struct HTMLInput {
                         if x == 0x26, let next = entity(j) { j = next; continue }
                     }
                 case .quoted(let q):
-                    if x == q { st = .between } else if x == 0x26, let next = entity(j) { j = next; continue }
+                    if x == q { st = .between } else if x == 0x26, let next = entity(j) { j = next; continue } else if x != 0x26 {
+                        // Inside the value only its quote and `&` mean anything (SVG path data,
+                        // long URLs): read on to the next of either.
+                        j += 1
+                        while j < n && b[j] != q && b[j] != 0x26 { j += 1 }
+                        continue
+                    }
                 case .unquoted:
                     if isSpace(x) { st = .between } else if x == 0x26, let next = entity(j) { j = next; continue }
                 }
