@@ -1,4 +1,7 @@
 import CIDNA
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A URL parsed by the WHATWG URL Standard's basic URL parser, on bytes, for the schemes a
 /// page loads resources from (http, https, ws, wss, ftp). A page decides what a browser
@@ -193,7 +196,9 @@ public struct WebURL: Sendable, Hashable {
             guard parser.run() else { return nil }
             let out = parser.out.buffer
             let href: String
-            if let original, out.count == input.count, out.elementsEqual(input) {
+            // memcmp: the generic `elementsEqual` cost 1,500 instructions a URL (a fifth of a parse).
+            if let original, out.count == input.count,
+               out.isEmpty || memcmp(out.baseAddress!, input.baseAddress!, out.count) == 0 {
                 href = original
             } else {
                 href = String(decoding: out, as: UTF8.self)
