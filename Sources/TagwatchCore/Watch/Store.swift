@@ -211,8 +211,11 @@ public final class Store {
                 WHERE page = ? AND last_scan = (SELECT MAX(last_scan) FROM resources WHERE page = ?)
                 """, [.text(time), .int(scanID), .text(o.page), .text(o.page)])
             if let v = o.report.validators {
-                try db.query("UPDATE page_cache SET etag = ?, last_modified = ? WHERE page = ?",
-                             [.opt(v.etag), .opt(v.lastModified), .text(o.page)])
+                // Only when they changed: rewriting the row rebuilds it whole, stored report included.
+                try db.query("""
+                    UPDATE page_cache SET etag = ?1, last_modified = ?2
+                    WHERE page = ?3 AND (etag IS NOT ?1 OR last_modified IS NOT ?2)
+                    """, [.opt(v.etag), .opt(v.lastModified), .text(o.page)])
             }
             c.groups.add(contentsOf: try recordIntegrity(o, scanID: scanID, at: time, unreachableAfter: c.unreachableAfter,
                                                          seenThisCycle: &c.scriptsSeen))
