@@ -221,9 +221,13 @@ public struct Scanner: Sendable {
             follower.follow(&report, job: job, seeds: [], cancellation: cancellation)
             report.warnings = stored.warnings
         }
-        report.unchanged = Set(report.resources) == Set(stored.resources)
-            && Set(report.scripts.map(\.comparable)) == Set(stored.scripts.map(\.comparable))
-            && report.securityHeaders == stored.securityHeaders
+        // Following an unchanged page again finds what it found before in the same order, so
+        // the arrays are compared first; the sets only when the order differs (hashing every
+        // resource of every page was 4 % of a steady-state cycle).
+        report.unchanged = report.securityHeaders == stored.securityHeaders
+            && (report.resources == stored.resources || Set(report.resources) == Set(stored.resources))
+            && (report.scripts.elementsEqual(stored.scripts, by: { $0.comparable == $1.comparable })
+                || Set(report.scripts.map(\.comparable)) == Set(stored.scripts.map(\.comparable)))
         return report
     }
 
@@ -264,7 +268,7 @@ public struct Scanner: Sendable {
                 warnings.append("body is not valid UTF-8 (first bad byte at offset \(bad)); scanned with the bad bytes replaced")
             }
         }
-        if body.contains(0) {
+        if Self.containsNUL(body) {
             warnings.append("body contains NUL bytes; scanned with each replaced by U+FFFD, as browsers do")
         }
         let extraction = extractor.extract(body: body, pageURL: url, charset: headerCharset)
@@ -291,6 +295,11 @@ public struct Scanner: Sendable {
             follower.follow(&report, job: j, seeds: seeds, cancellation: cancellation)
         }
         return report
+    }
+
+    /// memchr rather than `contains(0)`, which compared the page's bytes one at a time (1.5 % of a scan).
+    static func containsNUL(_ body: [UInt8]) -> Bool {
+        body.withUnsafeBytes { p in p.count > 0 && memchr(p.baseAddress!, 0, p.count) != nil }
     }
 
     static func metaCharset(_ body: [UInt8]) -> String? {

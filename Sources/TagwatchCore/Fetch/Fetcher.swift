@@ -98,6 +98,29 @@ private final class Transfer {
         if let requestHeaders { curl_slist_free_all(requestHeaders) }
     }
 
+    /// The headers `header(_:)` keeps anything of (lowercased).
+    static let kept: Set<String> = FetchResult.securityHeaderNames.union(["etag", "last-modified", "set-cookie"])
+
+    /// One header line as libcurl hands it over. An ASCII line (nearly all) is looked at as bytes,
+    /// and a String made only of a header that is kept: making and lowercasing a String of every
+    /// line of every response was 1 % of a scan. Any other line takes the general path.
+    func header(bytes: UnsafeRawBufferPointer) {
+        var ascii = true
+        var colon = -1
+        for (i, b) in bytes.enumerated() {
+            if b >= 0x80 { ascii = false; break }
+            if b == 0x3A && colon < 0 { colon = i }
+        }
+        guard ascii else { return header(String(decoding: bytes, as: UTF8.self)) }
+        if bytes.count >= 5, bytes[0] == 0x48, bytes[1] == 0x54, bytes[2] == 0x54, bytes[3] == 0x50, bytes[4] == 0x2F {
+            return header("HTTP/")  // a new response: the general path forgets the previous one's headers
+        }
+        guard colon >= 0 else { return }
+        let name = String(decoding: bytes[..<colon].map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }, as: UTF8.self)
+        guard Self.kept.contains(name) else { return }
+        header(String(decoding: bytes, as: UTF8.self))
+    }
+
     func header(_ line: String) {
         if line.hasPrefix("HTTP/") {
             // A new response (after a redirect or a 100 Continue): forget the previous one's headers.
@@ -150,8 +173,7 @@ private let headerCallback: curl_write_callback = { ptr, size, nmemb, userdata i
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue()
     let count = size * nmemb
     if let ptr, count > 0 {
-        let bytes = UnsafeRawBufferPointer(start: ptr, count: count)
-        transfer.header(String(decoding: bytes, as: UTF8.self))
+        transfer.header(bytes: UnsafeRawBufferPointer(start: ptr, count: count))
     }
     return count
 }

@@ -47,6 +47,9 @@ public final class ScriptFollower: @unchecked Sendable {
     private var toStore: [String: StoredScript] = [:]
     /// Scripts asked for conditionally and answered 304 (for the cycle's log and tests).
     private var notModifiedCount = 0
+    /// `containerScripts(_:)`'s answers, by container id.
+    private var containerURLs: [String: [String]] = [:]
+    private let containerLock = NSLock()
     /// Multi handles (and their open connections) free for the next batch of fetches.
     private var sessions: [FetchSession] = []
 
@@ -112,12 +115,8 @@ public final class ScriptFollower: @unchecked Sendable {
         for u in seeds where !level.contains(u) { level.append(u) }
         // A container id the page names (the <noscript> iframe's `ns.html?id=GTM-…`) means its container loads.
         for r in report.resources {
-            for id in r.tagIDs where ScriptAnalyzer.isDestinationID(id) {
-                guard let (_, rule) = analyzer.catalog.tagType(.gtag, id), id.hasPrefix("GTM-") else { continue }
-                for u in rule.loads where ScriptAnalyzer.kind(forLoad: u) == .script {
-                    let url = ScriptAnalyzer.fill(u, ["id": id]).url
-                    if !level.contains(url) { level.append(url) }
-                }
+            for id in r.tagIDs where id.hasPrefix("GTM-") {
+                for url in containerScripts(id) where !level.contains(url) { level.append(url) }
             }
         }
         // A container or script scanned as a file is the first thing followed.
@@ -174,6 +173,26 @@ public final class ScriptFollower: @unchecked Sendable {
         if skippedRemote > 0 {
             report.warnings.append("\(skippedRemote) script\(skippedRemote == 1 ? "" : "s") not on disk were not fetched (a file target is scanned offline; --follow-remote fetches them)")
         }
+    }
+
+    /// The scripts a container id loads by the catalog's gtag rules (`gtm.js?id=…`), worked out
+    /// once per id per scan: every page of a site names the same container, and a daemon cycle
+    /// asks again for each page it revisits (filling the templates showed at 3 % of a cycle).
+    private func containerScripts(_ id: String) -> [String] {
+        containerLock.lock()
+        if let known = containerURLs[id] { containerLock.unlock(); return known }
+        containerLock.unlock()
+        var urls: [String] = []
+        if ScriptAnalyzer.isDestinationID(id), let (_, rule) = analyzer.catalog.tagType(.gtag, id) {
+            for u in rule.loads where ScriptAnalyzer.kind(forLoad: u) == .script {
+                let url = ScriptAnalyzer.fill(u, ["id": id]).url
+                if !urls.contains(url) { urls.append(url) }
+            }
+        }
+        containerLock.lock()
+        containerURLs[id] = urls
+        containerLock.unlock()
+        return urls
     }
 
     /// The analysis of each URL: cached, or fetched/read now (once across threads). `whole`: the
