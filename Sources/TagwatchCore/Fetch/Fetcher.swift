@@ -84,6 +84,8 @@ private final class Transfer {
     /// Extra request headers (a conditional GET's), owned here and freed after the handle.
     var requestHeaders: UnsafeMutablePointer<curl_slist>?
     let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+    /// The easy handle, to ask for the body's announced length when its first bytes arrive.
+    var easy: UnsafeMutableRawPointer?
 
     init(index: Int, url: String, hostKey: String, limit: Int) {
         self.index = index
@@ -160,6 +162,14 @@ private let writeCallback: curl_write_callback = { ptr, size, nmemb, userdata in
     if transfer.body.count + count > transfer.limit {
         transfer.overLimit = true
         return 0  // makes libcurl abort the transfer with CURLE_WRITE_ERROR
+    }
+    if transfer.body.capacity == 0, let easy = transfer.easy {
+        // Room for the whole announced body at once (a page grew through four reallocations
+        // and copies otherwise). Only a hint: a compressed answer announces its compressed size.
+        var length: curl_off_t = -1
+        if ccurl_getinfo_off(easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK, length > 0 {
+            transfer.body.reserveCapacity(min(Int(length), transfer.limit))
+        }
     }
     if let ptr, count > 0 {
         ptr.withMemoryRebound(to: UInt8.self, capacity: count) {
@@ -292,6 +302,7 @@ public struct Fetcher: Sendable {
             activePerHost[transfer.hostKey, default: 1] -= 1
             curl_multi_remove_handle(multi, easy)
             let result = makeResult(easy, transfer: transfer, code: code)
+            transfer.easy = nil
             Unmanaged.passUnretained(transfer).release()
             curl_easy_cleanup(easy)
             deliver(transfer.index, result)
@@ -338,6 +349,7 @@ public struct Fetcher: Sendable {
 
     private func makeEasy(_ transfer: Transfer) -> UnsafeMutableRawPointer? {
         guard let easy = curl_easy_init() else { return nil }
+        transfer.easy = easy
         let me = Unmanaged.passRetained(transfer).toOpaque()
         _ = ccurl_setopt_str(easy, CURLOPT_URL, transfer.url)
         _ = ccurl_setopt_ptr(easy, CURLOPT_ERRORBUFFER, transfer.errorBuffer)

@@ -106,7 +106,8 @@ public final class ScriptFollower: @unchecked Sendable {
         guard options.enabled, report.error == nil else { return }
         var local = LocalScripts(job: job, files: files)
         if job.isScriptFile, let p = job.path { local?.explicit[job.url] = p }
-        var keys = Set(report.resources.map { $0.kind.rawValue + " " + $0.url })
+        // (kind, url) pairs, not "kind url" strings: no string is built per resource per page.
+        var keys = Set(report.resources.map { ResourceKey(kind: $0.kind, url: $0.url) })
         var level: [String] = []
         for r in report.resources where r.kind == .script || (r.kind == .inlineScript && Detector.isScriptPath(
             URLResolver.hostAndPath(r.url)?.path ?? "", url: r.url)) {
@@ -164,7 +165,7 @@ public final class ScriptFollower: @unchecked Sendable {
                         next.append(r.url)
                         if viaOf[r.url] == nil { viaOf[r.url] = u }
                     }
-                    if keys.insert(r.kind.rawValue + " " + r.url).inserted { report.resources.append(r) }
+                    if keys.insert(ResourceKey(kind: r.kind, url: r.url)).inserted { report.resources.append(r) }
                 }
                 next += a.follow.filter { !next.contains($0) }
             }
@@ -353,6 +354,12 @@ public final class ScriptFollower: @unchecked Sendable {
         }
         return result
     }
+}
+
+/// A resource's identity within a page: its kind and URL.
+private struct ResourceKey: Hashable {
+    var kind: ResourceKind
+    var url: String
 }
 
 /// Where a script a saved or built page loads is on disk: beside the page (a `*_files/` folder,
