@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TagwatchTestSupport
 @testable import TagwatchCore
 
 /// The scan path's byte-level rewrites give what the String-level code they replaced gave.
@@ -98,5 +99,32 @@ import Testing
         #expect(!Scanner.containsNUL(Array("<html>".utf8)))
         #expect(Scanner.containsNUL([0]))
         #expect(Scanner.containsNUL(Array(repeating: 0x41, count: 10_000) + [0]))
+    }
+
+    /// An easy handle reused for the next transfer carries nothing of the last one: its extra
+    /// request headers (a conditional GET's) are not sent again.
+    @Test func aReusedTransferSendsOnlyItsOwnHeaders() throws {
+        let server = try TestServer(root: Repo.path("examples/site"))
+        var options = FetchOptions()
+        options.concurrency = 1
+        options.timeout = 5
+        let url = server.url("/headers")
+        var bodies = [String](repeating: "", count: 3)
+        // One fetch, one transfer at a time: the second and third take the first's handle.
+        Fetcher(options: options).fetch([url, url, url], requestHeaders: [["X-Probe: first"], [], ["X-Other: third"]]) { i, r in
+            bodies[i] = String(decoding: r.body, as: UTF8.self)
+        }
+        #expect(bodies[0].contains("X-Probe: first"))
+        #expect(!bodies[1].contains("X-Probe") && !bodies[1].contains("X-Other"))
+        #expect(bodies[2].contains("X-Other: third") && !bodies[2].contains("X-Probe"))
+        // And across fetches of one session (the follower's).
+        let session = try #require(FetchSession())
+        var first = "", second = ""
+        Fetcher(options: options).fetch([url], requestHeaders: [["If-None-Match: \"abc\""]], session: session) { _, r in
+            first = String(decoding: r.body, as: UTF8.self)
+        }
+        Fetcher(options: options).fetch([url], session: session) { _, r in second = String(decoding: r.body, as: UTF8.self) }
+        #expect(first.contains("If-None-Match"))
+        #expect(!second.contains("If-None-Match") && second.contains("tagwatch/"))
     }
 }
