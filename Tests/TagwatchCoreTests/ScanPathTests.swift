@@ -94,6 +94,30 @@ import TagwatchTestSupport
         }
     }
 
+    /// The String-based meta charset sniff the byte path stands in for on ASCII heads.
+    static func referenceMetaCharset(_ body: [UInt8]) -> String? {
+        let head = String(decoding: body.prefix(2048), as: UTF8.self).lowercased()
+        guard let r = head.range(of: "charset=") else { return nil }
+        let rest = head[r.upperBound...].drop { $0 == "\"" || $0 == "'" || $0 == " " }
+        let name = rest.prefix { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
+        return name.isEmpty ? nil : String(name)
+    }
+
+    @Test func metaCharsetAsBefore() {
+        var heads = ["<meta charset=\"UTF-8\">", "<meta http-equiv=content-type content='text/html; CharSet=ISO-8859-1'>",
+                     "<meta charset= 'windows-1252'>", "<meta charset=>", "no charset here", "charset", "charset=",
+                     "xcharset=shift_jis;", "<meta charset=\"utf-8é\">", "<title>é</title><meta charset=KOI8-R>",
+                     "<meta charset=\"\" >", String(repeating: "a", count: 2040) + "charset=utf-8",
+                     String(repeating: "a", count: 2045) + "charset=utf-8", "<META CHARSET=EUC_JP>", "charset=\t utf-8"]
+        var rng = SystemRandomNumberGenerator()
+        let pieces = ["charset=", "CHARSET=", "utf-8", "\"", "'", " ", "-", "_", "x", "é", "9", "=", ";", "C"]
+        for _ in 0..<1000 { heads.append((0..<Int.random(in: 0..<8, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()) }
+        for h in heads {
+            let body = Array(h.utf8)
+            #expect(Scanner.metaCharset(body) == Self.referenceMetaCharset(body), "\(h.debugDescription)")
+        }
+    }
+
     @Test func nulBytesAreFound() {
         #expect(!Scanner.containsNUL([]))
         #expect(!Scanner.containsNUL(Array("<html>".utf8)))

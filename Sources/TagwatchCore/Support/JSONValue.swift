@@ -55,10 +55,17 @@ public enum JSONValue: Sendable, Equatable {
 
     private static let nullBytes = Array("null".utf8), trueBytes = Array("true".utf8), falseBytes = Array("false".utf8)
 
-    /// A line break and two spaces per level.
+    /// A line break and two spaces per level, copied from one buffer rather than a byte at a time.
+    private static let lineBreak: [UInt8] = [0x0A] + [UInt8](repeating: 0x20, count: 64)
+
     private static func newline(_ level: Int, into out: inout [UInt8]) {
-        out.append(0x0A)
-        for _ in 0..<(2 * level) { out.append(0x20) }
+        let n = 1 + 2 * level
+        if n <= lineBreak.count {
+            out.append(contentsOf: lineBreak[..<n])
+        } else {
+            out.append(contentsOf: lineBreak)
+            for _ in lineBreak.count..<n { out.append(0x20) }
+        }
     }
 
     private static func writeInt(_ i: Int, into out: inout [UInt8]) {
@@ -90,6 +97,8 @@ public enum JSONValue: Sendable, Equatable {
         stops.withUnsafeBufferPointer { stop in
             while i < n {
                 let b = p[i]
+                // Printable ASCII other than `"` and `\` (nearly every byte) is decided at once.
+                if b >= 0x20 && b < 0x7F && b != 0x22 && b != 0x5C { i += 1; continue }
                 if !stop[Int(b)] { i += 1; continue }
                 // Is it one of the escaped characters, and how many bytes is it?
                 var escaped: UInt32?
