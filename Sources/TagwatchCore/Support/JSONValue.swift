@@ -97,8 +97,6 @@ public enum JSONValue: Sendable, Equatable {
         stops.withUnsafeBufferPointer { stop in
             while i < n {
                 let b = p[i]
-                // Printable ASCII other than `"` and `\` (nearly every byte) is decided at once.
-                if b >= 0x20 && b < 0x7F && b != 0x22 && b != 0x5C { i += 1; continue }
                 if !stop[Int(b)] { i += 1; continue }
                 // Is it one of the escaped characters, and how many bytes is it?
                 var escaped: UInt32?
