@@ -118,6 +118,19 @@ import TagwatchTestSupport
         }
     }
 
+    /// The follower skips parsing a URL only where the parse could not make it a script path.
+    @Test func scriptPathPrecheckNeverHidesAScript() {
+        let urls = ["https://a.test/x.js", "https://a.test/x.mjs", "https://a.test/gtag/js?id=G-1", "https://a.test/x.js/y",
+                    "https://a.test/x.j\ns", "https://a.test/x.j\ts", "https://a.test/x.j\r\ns?x", "https://a.test/page.html#inline-script-1",
+                    "https://a.test/x.JS", "https://a.test/x%2Ejs", "https://a.test/x.php?f=a.js?", "https://a.test\\gtag\\js",
+                    " https://a.test/x.js ", "https://a.test/a/../x.js", "https://a.test/%6As", "https://a.test/x.j%73"]
+        for u in urls {
+            let parsed = Detector.isScriptPath(URLResolver.hostAndPath(u)?.path ?? "", url: u)
+            if parsed { #expect(ScriptFollower.mayBeScriptPath(u), "\(u.debugDescription)") }
+        }
+        #expect(!ScriptFollower.mayBeScriptPath("https://a.test/pages/0001.html#inline-script-3"))
+    }
+
     @Test func nulBytesAreFound() {
         #expect(!Scanner.containsNUL([]))
         #expect(!Scanner.containsNUL(Array("<html>".utf8)))

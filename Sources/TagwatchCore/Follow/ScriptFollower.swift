@@ -106,11 +106,13 @@ public final class ScriptFollower: @unchecked Sendable {
         guard options.enabled, report.error == nil else { return }
         var local = LocalScripts(job: job, files: files)
         if job.isScriptFile, let p = job.path { local?.explicit[job.url] = p }
-        // (kind, url) pairs, not "kind url" strings: no string is built per resource per page.
-        var keys = Set(report.resources.map { ResourceKey(kind: $0.kind, url: $0.url) })
+        // (kind, url) pairs, not "kind url" strings: no string is built per resource per page. Made
+        // when a followed script first yields a resource: a page whose scripts all fail (every
+        // page of a daemon cycle whose scripts are down) never needs it.
+        var keysMade: Set<ResourceKey>?
         var level: [String] = []
-        for r in report.resources where r.kind == .script || (r.kind == .inlineScript && Detector.isScriptPath(
-            URLResolver.hostAndPath(r.url)?.path ?? "", url: r.url)) {
+        for r in report.resources where r.kind == .script || (r.kind == .inlineScript && Self.mayBeScriptPath(r.url)
+            && Detector.isScriptPath(URLResolver.hostAndPath(r.url)?.path ?? "", url: r.url)) {
             if !level.contains(r.url) { level.append(r.url) }
         }
         for u in seeds where !level.contains(u) { level.append(u) }
@@ -165,7 +167,8 @@ public final class ScriptFollower: @unchecked Sendable {
                         next.append(r.url)
                         if viaOf[r.url] == nil { viaOf[r.url] = u }
                     }
-                    if keys.insert(ResourceKey(kind: r.kind, url: r.url)).inserted { report.resources.append(r) }
+                    if keysMade == nil { keysMade = Set(report.resources.map { ResourceKey(kind: $0.kind, url: $0.url) }) }
+                    if keysMade!.insert(ResourceKey(kind: r.kind, url: r.url)).inserted { report.resources.append(r) }
                 }
                 next += a.follow.filter { !next.contains($0) }
             }
@@ -174,6 +177,15 @@ public final class ScriptFollower: @unchecked Sendable {
         if skippedRemote > 0 {
             report.warnings.append("\(skippedRemote) script\(skippedRemote == 1 ? "" : "s") not on disk were not fetched (a file target is scanned offline; --follow-remote fetches them)")
         }
+    }
+
+    /// False only when `Detector.isScriptPath` of the URL's path is false for sure, so the URL
+    /// need not be parsed: every test there needs "js" in the path or the URL, and the path is
+    /// made of the URL's characters (the parser only drops tabs and line breaks, and its percent
+    /// escapes have no j or s), so a URL with neither "js" nor those characters has no such path.
+    /// Inline scripts are named `page#inline-script-N`: most are not worth a parse.
+    static func mayBeScriptPath(_ url: String) -> Bool {
+        url.containsBytes("js") || url.utf8.contains { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
     }
 
     /// The scripts a container id loads by the catalog's gtag rules (`gtm.js?id=…`), worked out
