@@ -78,9 +78,9 @@ public struct AlertLog: Sendable {
         }
         guard needsQuotes else { return s }
         // The same escapes as a JSON string (JSONValue's), quotes included.
-        var out = ""
+        var out: [UInt8] = []
         JSONValue.escape(s, into: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// "No space left on device (errno 28)".
