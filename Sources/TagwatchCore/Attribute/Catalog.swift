@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// A vendor of the catalog: who runs a third-party host, and how to recognise its code.
 public struct Vendor: Sendable {
@@ -169,8 +168,14 @@ public struct Catalog: Sendable {
                 if pairBucket[key] < 0 {
                     pairBucket[key] = Int32(buckets.count)
                     buckets.append([])
+                    flatStarts.append(flatStarts[flatStarts.count - 1])
                 }
-                buckets[Int(pairBucket[key])].append(position)
+                let b = Int(pairBucket[key])
+                buckets[b].append(position)
+                // The flat copy grows in place: the position goes at the end of bucket b's run,
+                // and the runs after it move up by one (rebuilding it per vendor was quadratic).
+                flatPositions.insert(Int32(position), at: Int(flatStarts[b + 1]))
+                for k in (b + 1)..<flatStarts.count { flatStarts[k] += 1 }
                 if bytes.count == 2 {
                     shortPairBits[key >> 6] |= 1 << UInt64(key & 63)
                 } else {
@@ -182,11 +187,6 @@ public struct Catalog: Sendable {
             }
             flatSignatureBytes += bytes
             flatSignatureStarts.append(Int32(flatSignatureBytes.count))
-        }
-        if !v.signatures.isEmpty {
-            flatPositions = buckets.flatMap { $0.map { Int32($0) } }
-            flatStarts = [0]
-            for b in buckets { flatStarts.append(flatStarts[flatStarts.count - 1] + Int32(b.count)) }
         }
         if !regexes.isEmpty { tagIDRegexes[index] = regexes }
         for rule in v.tagTypes {
@@ -492,6 +492,24 @@ public enum CatalogLoader {
     static let vendorKeys = ["id", "name", "company", "category", "website", "hosts", "patterns", "signatures", "tag_ids", "tag_types"]
     static let idPattern = try! NSRegularExpression(pattern: "^[a-z0-9]+(-[a-z0-9]+)*$")
 
+    /// Whether `id` matches `idPattern`. Ids are nearly always plain lowercase words joined by
+    /// hyphens, which a byte check accepts; anything else is left to the regex (whose `$` also
+    /// matches before a final line break, for one).
+    static func isValidID(_ id: String) -> Bool {
+        var afterHyphen = true
+        var plain = !id.isEmpty
+        for b in id.utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): afterHyphen = false
+            case UInt8(ascii: "-") where !afterHyphen: afterHyphen = true
+            default: plain = false
+            }
+            if !plain { break }
+        }
+        if plain && !afterHyphen { return true }
+        return idPattern.firstMatch(in: id, range: NSRange(location: 0, length: (id as NSString).length)) != nil
+    }
+
     /// Loads every `.yaml`/`.yml` file of `directory`, in name order; throws the first problem.
     public static func load(directory: String) throws -> Catalog {
         var errors: [SourceError] = []
@@ -537,13 +555,13 @@ public enum CatalogLoader {
 
     /// Loads one catalog file's YAML `text`; `path` names it in errors and lookups.
     public static func load(text: String, path: String, into catalog: inout Catalog, errors: inout [SourceError]) {
-        let seq: Node.Sequence
+        let seq: [YAMLNode]
         do {
             guard let root = try YAMLMap.load(file: path, text: text, what: "a vendor catalog file") else { return }
             try root.checkKeys(["vendors"], in: "a vendor catalog file")
             guard let list = root.node("vendors") else { return }
-            guard case .sequence(let s) = list else {
-                throw SourceError(file: path, line: list.mark?.line, "'vendors' must be a list of vendor entries")
+            guard case .sequence(let s, _) = list else {
+                throw SourceError(file: path, line: list.line, "'vendors' must be a list of vendor entries")
             }
             seq = s
         } catch let e as SourceError {
@@ -559,7 +577,7 @@ public enum CatalogLoader {
             } catch let e as SourceError {
                 errors.append(e)
             } catch {
-                errors.append(SourceError(file: path, line: item.mark?.line, "\(error)"))
+                errors.append(SourceError(file: path, line: item.line, "\(error)"))
             }
         }
     }
@@ -567,8 +585,8 @@ public enum CatalogLoader {
     /// `tag_types: [{gtm: __hjtc, loads: [URL, …]}, {segment: Hotjar, loads: […]}, {gtag: AW-, loads: […]}]`.
     static func tagTypes(_ m: YAMLMap, path: String, vendor id: String) throws -> [TagTypeRule] {
         guard let node = m.node("tag_types") else { return [] }
-        guard case .sequence(let seq) = node else {
-            throw SourceError(file: path, line: node.mark?.line, "'tag_types' of '\(id)' must be a list such as [{gtm: __hjtc, loads: [https://…]}]")
+        guard case .sequence(let seq, _) = node else {
+            throw SourceError(file: path, line: node.line, "'tag_types' of '\(id)' must be a list such as [{gtm: __hjtc, loads: [https://…]}]")
         }
         var rules: [TagTypeRule] = []
         for item in seq {
@@ -593,12 +611,12 @@ public enum CatalogLoader {
         return rules
     }
 
-    static func loadEntry(_ item: Node, path: String, into catalog: inout Catalog) throws {
+    static func loadEntry(_ item: YAMLNode, path: String, into catalog: inout Catalog) throws {
             let m = try YAMLMap(file: path, node: item, what: "a vendor entry")
             try m.checkKeys(vendorKeys, in: "a vendor entry")
             let id = try m.requiredString("id", in: "a vendor entry")
             let what = "vendor '\(id)'"
-            if idPattern.firstMatch(in: id, range: NSRange(location: 0, length: (id as NSString).length)) == nil {
+            if !isValidID(id) {
                 throw SourceError(file: path, line: m.lineOf("id"),
                                   "vendor id '\(id)' must be lowercase words joined by hyphens, e.g. google-tag-manager")
             }
@@ -612,7 +630,8 @@ public enum CatalogLoader {
             if hosts.isEmpty && patterns.isEmpty {
                 throw SourceError(file: path, line: m.line, "\(what) has neither hosts nor patterns; add the hosts it serves from")
             }
-            for h in hosts where h.isEmpty || h.contains("/") || h.contains(" ") || h.contains("*") {
+            // Bytes, not Foundation's `contains` (a search through NSString per host and character).
+            for h in hosts where h.isEmpty || h.utf8.contains(where: { $0 == 0x2F || $0 == 0x20 || $0 == 0x2A }) {
                 throw SourceError(file: path, line: m.lineOf("hosts"),
                                   "host '\(h)' of '\(id)' must be a bare host name such as cdn.example.com (use patterns for paths)")
             }
