@@ -27,7 +27,7 @@ public struct SourceError: Error, CustomStringConvertible, Sendable, Equatable {
 /// keys for its duplicate check) and copied nodes on each lookup: most of a 1-page scan's CPU
 /// went there when loading the catalog. `YAMLDocument` builds these nodes from libyaml's events
 /// instead, and asks Yams only when a document holds something whose meaning depends on tags.
-indirect enum YAMLNode {
+indirect enum YAMLNode: Equatable {
     case scalar(String, line: Int?)
     case sequence([YAMLNode], line: Int?)
     /// `string` is what Yams' `Node.string` gives for the mapping (the value under a `=` key),
@@ -53,7 +53,7 @@ indirect enum YAMLNode {
 }
 
 /// A key and its value; `keyString` is the key's text as Yams' `Node.string` gives it.
-struct YAMLPair {
+struct YAMLPair: Equatable {
     let key: YAMLNode
     let keyString: String?
     let value: YAMLNode
