@@ -67,4 +67,70 @@ import Yams
             Self.expectSame(String(decoding: input, as: UTF8.self))
         }
     }
+
+    /// scripts/embed-catalog pre-parses the built-in files: each tree must be what libyaml makes
+    /// of the text, and every shipped file must stay within the subset it pre-parses (a file
+    /// outside it still loads, parsed at run time, but every start pays for that).
+    @Test func thePreParsedCatalogTreesAreWhatLibyamlMakesOfTheText() {
+        #expect(BuiltinCatalog.compiled.count == BuiltinCatalog.files.count)
+        for (f, compiled) in zip(BuiltinCatalog.files, BuiltinCatalog.compiled) {
+            guard let compiled else {
+                Issue.record("\(f.name) is not pre-parsed: keep it to block mappings and lists, one-line flow lists and mappings, one-line scalars")
+                continue
+            }
+            guard let tree = CompiledYAML.decode(compiled) else {
+                Issue.record("\(f.name): the pre-parsed tree does not decode")
+                continue
+            }
+            guard case .document(let root?) = YAMLDocument.fastCompose(f.text) else {
+                Issue.record("\(f.name) left to Yams")
+                continue
+            }
+            #expect(tree == root, "\(f.name)")
+        }
+        #expect(CompiledYAML.decode("TWY1S1,5:abc") == nil)
+        #expect(CompiledYAML.decode("TWY1M1,1:S1,1:aS2,1:b") == .mapping([YAMLPair(key: .scalar("a", line: 1), keyString: "a", value: .scalar("b", line: 2))], string: nil, line: 1))
+    }
+
+    /// The catalog from the pre-parsed trees, from a rules folder holding the same files, and
+    /// from parsing the folder's YAML are the same, vendor for vendor.
+    @Test func preParsedAndParsedCatalogsAgree() throws {
+        let dir = Repo.rules + "/vendors"
+        let parsed = try CatalogLoader.load(directory: dir)
+        let builtin = try CatalogLoader.load(source: CatalogSource(builtin: true)).catalog
+        let folder = try CatalogLoader.load(source: .forRules(Repo.rules, builtin: true)).catalog
+        func text(_ c: Catalog, dropFile prefix: String) -> [String] {
+            c.vendors.map { v in
+                var v = v
+                v.file = String(v.file.dropFirst(prefix.count))
+                return "\(v)"
+            }
+        }
+        #expect(text(builtin, dropFile: "built-in:vendors/") == text(parsed, dropFile: dir + "/"))
+        #expect(text(folder, dropFile: dir + "/") == text(parsed, dropFile: dir + "/"))
+        #expect(folder.vendors.allSatisfy { $0.file.hasPrefix(dir + "/") })
+    }
+
+    /// A rules folder file that differs from the built-in one by a byte is read from disk.
+    @Test func anEditedCopyOfABuiltInFileIsParsed() throws {
+        let root = try temporaryDirectory("tw-compiled")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/vendors", withIntermediateDirectories: true)
+        let analytics = try String(contentsOfFile: Repo.rules + "/vendors/analytics.yaml", encoding: .utf8)
+        try analytics.replacingOccurrences(of: "name: Google Analytics (GA4", with: "name: Google Analytics edited (GA4")
+            .write(toFile: root + "/vendors/analytics.yaml", atomically: true, encoding: .utf8)
+        try String(contentsOfFile: Repo.rules + "/vendors/cdn.yaml", encoding: .utf8)
+            .write(toFile: root + "/vendors/cdn.yaml", atomically: true, encoding: .utf8)
+        let catalog = try CatalogLoader.load(source: .forRules(root, builtin: true)).catalog
+        #expect(catalog.vendor(id: "google-analytics")?.name.hasPrefix("Google Analytics edited") == true)
+        #expect(catalog.vendor(id: "google-analytics")?.file == root + "/vendors/analytics.yaml")
+        #expect(catalog.vendor(id: "cdnjs")?.file == root + "/vendors/cdn.yaml")
+        #expect(catalog.vendor(id: "hotjar")?.file == BuiltinCatalog.path("session-replay.yaml"))
+        // A broken copy is reported at its own file and line.
+        try (analytics + "  - id: Bad_Id\n").write(toFile: root + "/vendors/analytics.yaml", atomically: true, encoding: .utf8)
+        var errors: [SourceError] = []
+        _ = try CatalogLoader.load(source: .forRules(root, builtin: true), errors: &errors)
+        #expect(errors.first?.file == root + "/vendors/analytics.yaml")
+        #expect(errors.first?.line == analytics.split(separator: "\n", omittingEmptySubsequences: false).count)
+    }
 }

@@ -542,7 +542,12 @@ public enum CatalogLoader {
     }
 
     public static func load(file path: String, into catalog: inout Catalog, errors: inout [SourceError]) {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        load(data: FileManager.default.contents(atPath: path), path: path, into: &catalog, errors: &errors)
+    }
+
+    /// Loads a catalog file's bytes (nil: it could not be read).
+    static func load(data: Data?, path: String, into catalog: inout Catalog, errors: inout [SourceError]) {
+        guard let data else {
             errors.append(SourceError(file: path, line: nil, "cannot read this file"))
             return
         }
@@ -555,9 +560,25 @@ public enum CatalogLoader {
 
     /// Loads one catalog file's YAML `text`; `path` names it in errors and lookups.
     public static func load(text: String, path: String, into catalog: inout Catalog, errors: inout [SourceError]) {
+        let root: YAMLNode?
+        do {
+            root = try YAMLMap.compose(file: path, text: text)
+        } catch let e as SourceError {
+            errors.append(e)
+            return
+        } catch {
+            errors.append(SourceError(file: path, line: nil, "\(error)"))
+            return
+        }
+        load(root: root, path: path, into: &catalog, errors: &errors)
+    }
+
+    /// Loads one catalog file's node tree (nil: an empty document).
+    static func load(root node: YAMLNode?, path: String, into catalog: inout Catalog, errors: inout [SourceError]) {
+        guard let node else { return }
         let seq: [YAMLNode]
         do {
-            guard let root = try YAMLMap.load(file: path, text: text, what: "a vendor catalog file") else { return }
+            let root = try YAMLMap(file: path, node: node, what: "a vendor catalog file")
             try root.checkKeys(["vendors"], in: "a vendor catalog file")
             guard let list = root.node("vendors") else { return }
             guard case .sequence(let s, _) = list else {

@@ -211,14 +211,17 @@ struct YAMLMap {
     }
 
     static func load(file: String, text: String, what: String) throws -> YAMLMap? {
-        let node: YAMLNode?
+        guard let node = try compose(file: file, text: text) else { return nil }
+        return try YAMLMap(file: file, node: node, what: what)
+    }
+
+    /// The document's root (nil: empty), or the YAML error located in `file`.
+    static func compose(file: String, text: String) throws -> YAMLNode? {
         do {
-            node = try YAMLDocument.compose(text)
+            return try YAMLDocument.compose(text)
         } catch let e as YamlError {
             throw SourceError(file: file, line: Self.line(of: e), "not valid YAML: \(Self.problem(of: e))")
         }
-        guard let node else { return nil }
-        return try YAMLMap(file: file, node: node, what: what)
     }
 
     private static func line(of e: YamlError) -> Int? {
@@ -352,4 +355,77 @@ func editDistance(_ a: String, _ b: String) -> Int {
         swap(&prev, &cur)
     }
     return prev[b.count]
+}
+
+/// The node trees `scripts/embed-catalog` pre-parses from the built-in catalog files at build
+/// time, so a start does not run libyaml over 165 KB of catalog: `TWY1` then one node in prefix
+/// form, `S<line>,<bytes>:<text>` (a scalar), `L<line>,<count>:<items>` (a list),
+/// `M<line>,<count>:<key><value>…` (a mapping with scalar keys). The tests check each tree
+/// against what `YAMLDocument` makes of the file's text.
+enum CompiledYAML {
+    /// The tree, or nil when `text` is not a well-formed tree (the caller parses the YAML instead).
+    static func decode(_ text: String) -> YAMLNode? {
+        var text = text
+        return text.withUTF8 { bytes -> YAMLNode? in
+            guard bytes.count > 4, bytes[0] == UInt8(ascii: "T"), bytes[1] == UInt8(ascii: "W"),
+                  bytes[2] == UInt8(ascii: "Y"), bytes[3] == UInt8(ascii: "1") else { return nil }
+            var reader = Reader(bytes: bytes, at: 4)
+            guard let root = reader.node(depth: 0), reader.at == bytes.count else { return nil }
+            return root
+        }
+    }
+
+    private struct Reader {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var at: Int
+
+        /// A decimal number ended by `end` (consumed).
+        mutating func number(until end: UInt8) -> Int? {
+            var n = 0
+            var digits = 0
+            while at < bytes.count, bytes[at] != end {
+                let d = Int(bytes[at]) &- 48
+                guard d >= 0, d <= 9, digits < 12 else { return nil }
+                n = n * 10 + d
+                digits += 1
+                at += 1
+            }
+            guard digits > 0, at < bytes.count else { return nil }
+            at += 1
+            return n
+        }
+
+        mutating func node(depth: Int) -> YAMLNode? {
+            guard depth < 100, at < bytes.count else { return nil }
+            let kind = bytes[at]
+            at += 1
+            guard let line = number(until: UInt8(ascii: ",")), let count = number(until: UInt8(ascii: ":")) else { return nil }
+            switch kind {
+            case UInt8(ascii: "S"):
+                guard count <= bytes.count - at else { return nil }
+                let s = String(decoding: UnsafeBufferPointer(rebasing: bytes[at..<(at + count)]), as: UTF8.self)
+                at += count
+                return .scalar(s, line: line)
+            case UInt8(ascii: "L"):
+                var items: [YAMLNode] = []
+                items.reserveCapacity(min(count, bytes.count))
+                for _ in 0..<count {
+                    guard let item = node(depth: depth + 1) else { return nil }
+                    items.append(item)
+                }
+                return .sequence(items, line: line)
+            case UInt8(ascii: "M"):
+                var pairs: [YAMLPair] = []
+                pairs.reserveCapacity(min(count, bytes.count))
+                for _ in 0..<count {
+                    guard let key = node(depth: depth + 1), case .scalar(let keyString, _) = key,
+                          let value = node(depth: depth + 1) else { return nil }
+                    pairs.append(YAMLPair(key: key, keyString: keyString, value: value))
+                }
+                return .mapping(pairs, string: nil, line: line)
+            default:
+                return nil
+            }
+        }
+    }
 }
