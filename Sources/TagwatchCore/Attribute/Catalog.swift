@@ -145,6 +145,10 @@ public struct Catalog: Sendable {
         }
         var regexes: [NSRegularExpressionBox] = []
         for t in v.tagIDPatterns {
+            if RegexSyntax.isPlainlyValid(t) {
+                regexes.append(NSRegularExpressionBox(deferring: t))
+                continue
+            }
             do {
                 regexes.append(NSRegularExpressionBox(try NSRegularExpression(pattern: t)))
             } catch {
@@ -366,14 +370,53 @@ public struct Catalog: Sendable {
     }
 }
 
-/// NSRegularExpression is immutable and thread-safe once built.
-struct NSRegularExpressionBox: @unchecked Sendable {
-    let regex: NSRegularExpression
+/// A tag-id pattern and its NSRegularExpression (immutable and thread-safe once built), which a
+/// pattern `RegexSyntax` vouches for builds the first time a text needs it: most commands run
+/// few of the catalog's patterns, or none.
+struct NSRegularExpressionBox: Sendable {
+    private let storage: Storage
     /// ASCII text every match contains (`RequiredLiteral.of`), or nil when none is known.
     let requiredLiteral: String?
+
     init(_ r: NSRegularExpression) {
-        regex = r
+        storage = Storage(pattern: r.pattern, compiled: r)
         requiredLiteral = RequiredLiteral.of(r.pattern)
+    }
+
+    /// A pattern `RegexSyntax.isPlainlyValid` passed, compiled on first use.
+    init(deferring pattern: String) {
+        storage = Storage(pattern: pattern, compiled: nil)
+        requiredLiteral = RequiredLiteral.of(pattern)
+    }
+
+    var regex: NSRegularExpression { storage.regex }
+
+    private final class Storage: @unchecked Sendable {
+        let pattern: String
+        private let lock = NSLock()
+        private var compiled: NSRegularExpression?
+
+        init(pattern: String, compiled: NSRegularExpression?) {
+            self.pattern = pattern
+            self.compiled = compiled
+        }
+
+        var regex: NSRegularExpression {
+            lock.lock()
+            defer { lock.unlock() }
+            if let compiled { return compiled }
+            let r: NSRegularExpression
+            do {
+                r = try NSRegularExpression(pattern: pattern)
+            } catch {
+                // RegexSyntax passes only what ICU compiles (a test holds it to that); should it
+                // ever be wrong, the pattern matches nothing rather than stopping the process.
+                FileHandle.standardError.write(Data("tagwatch: tag_ids pattern '\(pattern)' is not a valid regular expression; it is ignored\n".utf8))
+                r = try! NSRegularExpression(pattern: "(?!)")
+            }
+            compiled = r
+            return r
+        }
     }
 }
 
