@@ -169,7 +169,7 @@ enum RegexSyntax {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 return true
             default:
-                return "_.,;:/'\"=!@#%<>~`".utf8.contains(c)
+                return "_.,;:/'\"=!@#%<>~`}$()|*+? ".utf8.contains(c)
             }
         }
     }
