@@ -160,8 +160,11 @@ public struct Catalog: Sendable {
         byID[v.id] = index
         for h in v.hosts { hostIndex[Substring(h.lowercased())] = index }
         for (host, path) in newPatterns {
-            patternIndex[Substring(host), default: []].append((path, index))
-            patternIndex[Substring(host)]!.sort { $0.0.count > $1.0.count }
+            // Longest prefix first, and among equal lengths the earlier one: where a stable sort
+            // after appending puts it, found without sorting the list again.
+            let length = path.count
+            let at = patternIndex[Substring(host)]?.firstIndex { $0.0.count < length }
+            patternIndex[Substring(host), default: []].insert((path, index), at: at ?? patternIndex[Substring(host)]?.count ?? 0)
         }
         for s in v.signatures where !s.isEmpty {
             let position = signatureList.count
@@ -195,8 +198,9 @@ public struct Catalog: Sendable {
         if !regexes.isEmpty { tagIDRegexes[index] = regexes }
         for rule in v.tagTypes {
             if rule.manager == .gtag {
-                gtagPrefixes.append((rule.type, index, rule))
-                gtagPrefixes.sort { $0.0.count > $1.0.count }
+                // Longest prefix first, equal lengths in the order added (as a stable sort would).
+                let length = rule.type.count
+                gtagPrefixes.insert((rule.type, index, rule), at: gtagPrefixes.firstIndex { $0.0.count < length } ?? gtagPrefixes.count)
             } else {
                 let key = rule.manager.rawValue + " " + (rule.manager == .segment ? rule.type.lowercased() : rule.type)
                 tagTypeIndex[key] = (index, rule)
