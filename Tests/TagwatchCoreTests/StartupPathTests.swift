@@ -12,7 +12,10 @@ import TagwatchTestSupport
                              Date(timeIntervalSince1970: 4_107_542_399.5), Date(timeIntervalSince1970: 253_402_300_799.9),
                              Date(timeIntervalSince1970: 253_402_300_800), Date(timeIntervalSince1970: -1), Date(), Date(timeIntervalSince1970: -12_219_292_801)]
         for _ in 0..<3000 { dates.append(Date(timeIntervalSince1970: Double(rng.next() % 260_000_000_000) + Double(rng.next() % 1000) / 1000)) }
-        for d in dates { #expect(Timestamp.string(d) == Timestamp.calendarString(d), "\(d.timeIntervalSince1970)") }
+        for d in dates {
+            #expect(Timestamp.string(d) == Timestamp.calendarString(d), "\(d.timeIntervalSince1970)")
+            #expect(Policy.today(d) == Policy.calendarToday(d), "\(d.timeIntervalSince1970)")
+        }
     }
 
     /// The fingerprint's bytes as the earlier String concatenation made them.
