@@ -115,6 +115,15 @@ public struct Policy: Sendable {
 
     /// Today's date as YYYY-MM-DD in UTC, for expiry checks.
     public static func today(_ now: Date = Date()) -> String {
+        // gmtime's fields where they are the Gregorian calendar's (no Calendar built per call).
+        if let f = Timestamp.utcFields(now) {
+            let year = Int(f.tm_year) + 1900, month = Int(f.tm_mon) + 1, day = Int(f.tm_mday)
+            return String(year) + (month < 10 ? "-0" : "-") + String(month) + (day < 10 ? "-0" : "-") + String(day)
+        }
+        return calendarToday(now)
+    }
+
+    static func calendarToday(_ now: Date) -> String {
         var cal = Calendar(identifier: .gregorian)
         cal.timeZone = TimeZone(identifier: "UTC")!
         let c = cal.dateComponents([.year, .month, .day], from: now)
