@@ -221,9 +221,13 @@ public struct Scanner: Sendable {
             follower.follow(&report, job: job, seeds: [], cancellation: cancellation)
             report.warnings = stored.warnings
         }
-        report.unchanged = Set(report.resources) == Set(stored.resources)
-            && Set(report.scripts.map(\.comparable)) == Set(stored.scripts.map(\.comparable))
-            && report.securityHeaders == stored.securityHeaders
+        // Following an unchanged page again finds what it found before in the same order, so
+        // the arrays are compared first; the sets only when the order differs (hashing every
+        // resource of every page was 4 % of a steady-state cycle).
+        report.unchanged = report.securityHeaders == stored.securityHeaders
+            && (report.resources == stored.resources || Set(report.resources) == Set(stored.resources))
+            && (report.scripts.elementsEqual(stored.scripts, by: { $0.comparable == $1.comparable })
+                || Set(report.scripts.map(\.comparable)) == Set(stored.scripts.map(\.comparable)))
         return report
     }
 
@@ -264,7 +268,7 @@ public struct Scanner: Sendable {
                 warnings.append("body is not valid UTF-8 (first bad byte at offset \(bad)); scanned with the bad bytes replaced")
             }
         }
-        if body.contains(0) {
+        if Self.containsNUL(body) {
             warnings.append("body contains NUL bytes; scanned with each replaced by U+FFFD, as browsers do")
         }
         let extraction = extractor.extract(body: body, pageURL: url, charset: headerCharset)
@@ -293,8 +297,30 @@ public struct Scanner: Sendable {
         return report
     }
 
+    /// memchr rather than `contains(0)`, which compared the page's bytes one at a time (1.5 % of a scan).
+    static func containsNUL(_ body: [UInt8]) -> Bool {
+        body.withUnsafeBytes { p in p.count > 0 && memchr(p.baseAddress!, 0, p.count) != nil }
+    }
+
     static func metaCharset(_ body: [UInt8]) -> String? {
-        let head = String(decoding: body.prefix(2048), as: UTF8.self).lowercased()
+        let prefix = body.prefix(2048)
+        // An ASCII head (nearly every page's) is searched as bytes: lowercasing it as a String
+        // for every page was 0.3 % of a scan. Anything else takes the String path below.
+        if prefix.allSatisfy({ $0 < 0x80 }) {
+            let lower = prefix.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
+            let needle: [UInt8] = Array("charset=".utf8)
+            var at = -1
+            var i = 0
+            while i + needle.count <= lower.count {
+                if lower[i] == 0x63 && lower[i..<(i + needle.count)].elementsEqual(needle) { at = i; break }
+                i += 1
+            }
+            guard at >= 0 else { return nil }
+            let rest = lower[(at + needle.count)...].drop { $0 == 0x22 || $0 == 0x27 || $0 == 0x20 }
+            let name = rest.prefix { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F }
+            return name.isEmpty ? nil : String(decoding: name, as: UTF8.self)
+        }
+        let head = String(decoding: prefix, as: UTF8.self).lowercased()
         guard let r = head.range(of: "charset=") else { return nil }
         let rest = head[r.upperBound...].drop { $0 == "\"" || $0 == "'" || $0 == " " }
         let name = rest.prefix { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }

@@ -196,7 +196,11 @@ struct ScanCommand: ParsableCommand {
                     for f in r.findings where worst.map({ f.severity > $0 }) ?? true { worst = f.severity }
                     switch format {
                     case .json:
-                        out.write((printed == 0 ? "\n    " : ",\n    ") + ScanOutput.page(r, withFindings: policy != nil).serialized(pretty: true, indent: 2))
+                        let page = ScanOutput.page(r, withFindings: policy != nil)
+                        out.append { buffer in
+                            buffer.append(contentsOf: (printed == 0 ? "\n    " : ",\n    ").utf8)
+                            page.write(into: &buffer, pretty: true, indent: 2)
+                        }
                     case .text:
                         out.write(text.page(r))
                     case .sarif:
@@ -212,8 +216,11 @@ struct ScanCommand: ParsableCommand {
         case .json: out.write(printed == 0 ? "]\n}\n" : "\n  ]\n}\n")
         case .text: out.write(text.totals())
         case .sarif:
-            out.write(SARIFOutput.document(sarifPages, toolVersion: TagwatchVersion.string, registryUsed: policy != nil)
-                .serialized(pretty: true) + "\n")
+            let document = SARIFOutput.document(sarifPages, toolVersion: TagwatchVersion.string, registryUsed: policy != nil)
+            out.append { buffer in
+                document.write(into: &buffer, pretty: true)
+                buffer.append(0x0A)
+            }
         }
         out.flush()
         if printed == 0 {
@@ -298,6 +305,12 @@ final class StandardOutput {
 
     func write(_ s: String) {
         buffer.append(contentsOf: s.utf8)
+        if buffer.count > 1 << 16 { flush() }
+    }
+
+    /// Lets `body` append bytes straight to the buffer (a page's JSON, written as bytes).
+    func append(_ body: (inout [UInt8]) -> Void) {
+        body(&buffer)
         if buffer.count > 1 << 16 { flush() }
     }
 

@@ -131,6 +131,31 @@ import TagwatchTestSupport
         #expect(try store.inventory().first?.lastSeen == "t3")
     }
 
+    /// A page answered 304 keeps its stored observation and takes the validators the server sent
+    /// with the 304; the same validators again leave the row as it was.
+    @Test func anUnchangedPageTakesItsNewValidators() throws {
+        let tmp = try TempDir()
+        let store = try Store(path: tmp.path + "/s.sqlite")
+        var report = PageReport(target: Target(source: .url("https://a.test/")), url: "https://a.test/", status: 200, error: nil,
+                                resources: [Resource(url: "https://x.test/a.js", host: "x.test", kind: .script, party: .third, vendor: nil)])
+        report.validators = PageValidators(etag: "\"1\"", lastModified: "Mon, 30 Nov 2026 19:00:00 GMT", bodySHA256: "ab")
+        let obs = PageObservation(page: "https://a.test/", target: "https://a.test/", labels: [], report: report, findings: [])
+        _ = try store.record(cycle: [obs], started: "t1", finished: "t1", unreachableAfter: 2)
+        var again = obs
+        again.report.unchanged = true
+        _ = try store.record(cycle: [again], started: "t2", finished: "t2", unreachableAfter: 2)
+        #expect(try store.pageValidators()["https://a.test/"] == report.validators)
+        #expect(try store.storedReports(pages: ["https://a.test/"])["https://a.test/"]?.resources == report.resources)
+        for v in [PageValidators(etag: "\"2\"", lastModified: "Mon, 30 Nov 2026 19:00:00 GMT", bodySHA256: "ab"),
+                  PageValidators(etag: "\"2\"", lastModified: nil, bodySHA256: "ab"),
+                  PageValidators(etag: nil, lastModified: nil, bodySHA256: "ab")] {
+            again.report.validators = v
+            _ = try store.record(cycle: [again], started: "t3", finished: "t3", unreachableAfter: 2)
+            #expect(try store.pageValidators()["https://a.test/"] == v)
+            #expect(try store.storedReports(pages: ["https://a.test/"])["https://a.test/"]?.resources == report.resources)
+        }
+    }
+
     @Test func sitemapsAndIndexes() {
         let urlset = SitemapExtractor.extract(Array("""
             <?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">

@@ -40,13 +40,23 @@ public struct CatalogSource: Sendable, Equatable {
         public var name: String
         public var path: String
         public var text: String?
+        /// The built-in file's pre-parsed tree (`CompiledYAML`). For a folder file named like a
+        /// built-in one, the built-in text and tree: when the folder's file holds the same
+        /// bytes (a rules folder holding the shipped catalog), its YAML is not parsed again.
+        var compiled: String? = nil
+        var builtinText: String? = nil
     }
 
     /// The files in load order (built-in, then the folder's), and what the selection was, in words, for the user.
     public func files() throws -> (files: [File], description: String) {
         var byName: [String: File] = [:]
+        var builtinFiles: [String: (text: String, compiled: String?)] = [:]
         if builtin {
-            for f in BuiltinCatalog.files { byName[f.name] = File(name: f.name, path: BuiltinCatalog.path(f.name), text: f.text) }
+            for (i, f) in BuiltinCatalog.files.enumerated() {
+                let compiled = i < BuiltinCatalog.compiled.count ? BuiltinCatalog.compiled[i] : nil
+                byName[f.name] = File(name: f.name, path: BuiltinCatalog.path(f.name), text: f.text, compiled: compiled)
+                builtinFiles[f.name] = (f.text, compiled)
+            }
         }
         var replaced: [String] = []
         var added = 0
@@ -60,7 +70,9 @@ public struct CatalogSource: Sendable, Equatable {
                 .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
             for n in names {
                 if byName[n] != nil { replaced.append(n) } else { added += 1 }
-                byName[n] = File(name: n, path: (directory as NSString).appendingPathComponent(n), text: nil)
+                let twin = builtinFiles[n].flatMap { $0.compiled == nil ? nil : $0 }
+                byName[n] = File(name: n, path: (directory as NSString).appendingPathComponent(n), text: nil,
+                                 compiled: twin?.compiled, builtinText: twin?.text)
             }
         }
         // Built-in files first, so a clash between a folder file and the built-in catalog is
@@ -96,12 +108,31 @@ extension CatalogLoader {
         var catalog = Catalog()
         for f in files where !excluding.contains(f.path) {
             if let text = f.text {
-                load(text: text, path: f.path, into: &catalog, errors: &errors)
+                if let compiled = f.compiled, let root = CompiledYAML.decode(compiled) {
+                    load(root: root, path: f.path, into: &catalog, errors: &errors)
+                } else {
+                    load(text: text, path: f.path, into: &catalog, errors: &errors)
+                }
+            } else if let builtinText = f.builtinText, let compiled = f.compiled {
+                let data = FileManager.default.contents(atPath: f.path)
+                if let data, Self.same(data, builtinText), let root = CompiledYAML.decode(compiled) {
+                    load(root: root, path: f.path, into: &catalog, errors: &errors)
+                } else {
+                    load(data: data, path: f.path, into: &catalog, errors: &errors)
+                }
             } else {
                 load(file: f.path, into: &catalog, errors: &errors)
             }
         }
         return (catalog, description)
+    }
+
+    /// Whether `data` holds exactly `text`'s UTF-8 bytes.
+    static func same(_ data: Data, _ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { t in
+            data.count == t.count && data.withUnsafeBytes { d in t.count == 0 || memcmp(d.baseAddress!, t.baseAddress!, t.count) == 0 }
+        }
     }
 
     /// Loads the selected catalog; throws the first problem.

@@ -1,6 +1,5 @@
 import Foundation
 import Synchronization
-import Yams
 
 /// A vendor of the catalog: who runs a third-party host, and how to recognise its code.
 public struct Vendor: Sendable {
@@ -87,14 +86,13 @@ public struct Catalog: Sendable {
     private var trigramBits = [UInt64](repeating: 0, count: 1024)
     private var shortPairBits = [UInt64](repeating: 0, count: 1024)
     /// Signatures of four bytes or more (all of the bundled catalog's) are found by their first
-    /// four bytes instead: bit `quadKey` of each in `quadBits` (8 KB), and `quadBucket[quadKey]`
-    /// the bucket of those that hash there (`quadPositions[quadStarts[b]..<quadStarts[b + 1]]`),
+    /// four bytes instead: bit `quadKey` of each in `quadBits` (8 KB), and in `quadBucket[quadKey]`
+    /// bucket `b` of those that hash there (`quadPositions[quadStarts[b]..<quadStarts[b + 1]]`),
     /// each with its first four bytes (`quadPrefixes`) compared as one word before the rest.
     /// The pair and trigram index above sent every position starting `cdn`, `con` or `sta` in
     /// a script (JSON and prose are full of them) through buckets of 20-60 signatures.
     private var quadBits = [UInt64](repeating: 0, count: 1024)
     private var quadBucket = [Int32](repeating: -1, count: 65536)
-    private var quadBuckets: [[Int]] = []
     private var quadStarts: [Int32] = [0]
     private var quadPositions: [Int32] = []
     private var quadPrefixes: [UInt32] = []
@@ -167,6 +165,10 @@ public struct Catalog: Sendable {
         }
         var regexes: [NSRegularExpressionBox] = []
         for t in v.tagIDPatterns {
+            if RegexSyntax.isPlainlyValid(t) {
+                regexes.append(NSRegularExpressionBox(deferring: t))
+                continue
+            }
             do {
                 regexes.append(NSRegularExpressionBox(try NSRegularExpression(pattern: t)))
             } catch {
@@ -178,8 +180,11 @@ public struct Catalog: Sendable {
         byID[v.id] = index
         for h in v.hosts { hostIndex[Substring(h.lowercased())] = index }
         for (host, path) in newPatterns {
-            patternIndex[Substring(host), default: []].append((path, index))
-            patternIndex[Substring(host)]!.sort { $0.0.count > $1.0.count }
+            // Longest prefix first, and among equal lengths the earlier one: where a stable sort
+            // after appending puts it, found without sorting the list again.
+            let length = path.count
+            let at = patternIndex[Substring(host)]?.firstIndex { $0.0.count < length }
+            patternIndex[Substring(host), default: []].insert((path, index), at: at ?? patternIndex[Substring(host)]?.count ?? 0)
         }
         for s in v.signatures where !s.isEmpty {
             let position = signatureList.count
@@ -193,18 +198,27 @@ public struct Catalog: Sendable {
                 let key = Self.quadKey(prefix)
                 quadBits[key >> 6] |= 1 << UInt64(key & 63)
                 if quadBucket[key] < 0 {
-                    quadBucket[key] = Int32(quadBuckets.count)
-                    quadBuckets.append([])
+                    quadBucket[key] = Int32(quadStarts.count - 1)
+                    quadStarts.append(quadStarts[quadStarts.count - 1])
                 }
-                quadBuckets[Int(quadBucket[key])].append(position)
+                // As the pair index's flat copy below: grown in place, not rebuilt per vendor.
+                let b = Int(quadBucket[key])
+                quadPositions.insert(Int32(position), at: Int(quadStarts[b + 1]))
+                for k in (b + 1)..<quadStarts.count { quadStarts[k] += 1 }
             } else if bytes.count >= 2, indexable {
                 hasShortSignatures = true
                 let key = Int(bytes[0]) << 8 | Int(bytes[1])
                 if pairBucket[key] < 0 {
                     pairBucket[key] = Int32(buckets.count)
                     buckets.append([])
+                    flatStarts.append(flatStarts[flatStarts.count - 1])
                 }
-                buckets[Int(pairBucket[key])].append(position)
+                let b = Int(pairBucket[key])
+                buckets[b].append(position)
+                // The flat copy grows in place: the position goes at the end of bucket b's run,
+                // and the runs after it move up by one (rebuilding it per vendor was quadratic).
+                flatPositions.insert(Int32(position), at: Int(flatStarts[b + 1]))
+                for k in (b + 1)..<flatStarts.count { flatStarts[k] += 1 }
                 if bytes.count == 2 {
                     shortPairBits[key >> 6] |= 1 << UInt64(key & 63)
                 } else {
@@ -217,20 +231,13 @@ public struct Catalog: Sendable {
             flatSignatureBytes += bytes
             flatSignatureStarts.append(Int32(flatSignatureBytes.count))
         }
-        if !v.signatures.isEmpty {
-            flatPositions = buckets.flatMap { $0.map { Int32($0) } }
-            flatStarts = [0]
-            for b in buckets { flatStarts.append(flatStarts[flatStarts.count - 1] + Int32(b.count)) }
-            quadPositions = quadBuckets.flatMap { $0.map { Int32($0) } }
-            quadStarts = [0]
-            for b in quadBuckets { quadStarts.append(quadStarts[quadStarts.count - 1] + Int32(b.count)) }
-        }
         if !regexes.isEmpty { tagIDRegexes[index] = regexes }
         generation = Self.nextGeneration()
         for rule in v.tagTypes {
             if rule.manager == .gtag {
-                gtagPrefixes.append((rule.type, index, rule))
-                gtagPrefixes.sort { $0.0.count > $1.0.count }
+                // Longest prefix first, equal lengths in the order added (as a stable sort would).
+                let length = rule.type.count
+                gtagPrefixes.insert((rule.type, index, rule), at: gtagPrefixes.firstIndex { $0.0.count < length } ?? gtagPrefixes.count)
             } else {
                 let key = rule.manager.rawValue + " " + (rule.manager == .segment ? rule.type.lowercased() : rule.type)
                 tagTypeIndex[key] = (index, rule)
@@ -461,14 +468,53 @@ public struct Catalog: Sendable {
     }
 }
 
-/// NSRegularExpression is immutable and thread-safe once built.
-struct NSRegularExpressionBox: @unchecked Sendable {
-    let regex: NSRegularExpression
+/// A tag-id pattern and its NSRegularExpression (immutable and thread-safe once built), which a
+/// pattern `RegexSyntax` vouches for builds the first time a text needs it: most commands run
+/// few of the catalog's patterns, or none.
+struct NSRegularExpressionBox: Sendable {
+    private let storage: Storage
     /// ASCII text every match contains (`RequiredLiteral.of`), or nil when none is known.
     let requiredLiteral: String?
+
     init(_ r: NSRegularExpression) {
-        regex = r
+        storage = Storage(pattern: r.pattern, compiled: r)
         requiredLiteral = RequiredLiteral.of(r.pattern)
+    }
+
+    /// A pattern `RegexSyntax.isPlainlyValid` passed, compiled on first use.
+    init(deferring pattern: String) {
+        storage = Storage(pattern: pattern, compiled: nil)
+        requiredLiteral = RequiredLiteral.of(pattern)
+    }
+
+    var regex: NSRegularExpression { storage.regex }
+
+    private final class Storage: @unchecked Sendable {
+        let pattern: String
+        private let lock = NSLock()
+        private var compiled: NSRegularExpression?
+
+        init(pattern: String, compiled: NSRegularExpression?) {
+            self.pattern = pattern
+            self.compiled = compiled
+        }
+
+        var regex: NSRegularExpression {
+            lock.lock()
+            defer { lock.unlock() }
+            if let compiled { return compiled }
+            let r: NSRegularExpression
+            do {
+                r = try NSRegularExpression(pattern: pattern)
+            } catch {
+                // RegexSyntax passes only what ICU compiles (a test holds it to that); should it
+                // ever be wrong, the pattern matches nothing rather than stopping the process.
+                FileHandle.standardError.write(Data("tagwatch: tag_ids pattern '\(pattern)' is not a valid regular expression; it is ignored\n".utf8))
+                r = try! NSRegularExpression(pattern: "(?!)")
+            }
+            compiled = r
+            return r
+        }
     }
 }
 
@@ -587,6 +633,24 @@ public enum CatalogLoader {
     static let vendorKeys = ["id", "name", "company", "category", "website", "hosts", "patterns", "signatures", "tag_ids", "tag_types"]
     static let idPattern = try! NSRegularExpression(pattern: "^[a-z0-9]+(-[a-z0-9]+)*$")
 
+    /// Whether `id` matches `idPattern`. Ids are nearly always plain lowercase words joined by
+    /// hyphens, which a byte check accepts; anything else is left to the regex (whose `$` also
+    /// matches before a final line break, for one).
+    static func isValidID(_ id: String) -> Bool {
+        var afterHyphen = true
+        var plain = !id.isEmpty
+        for b in id.utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): afterHyphen = false
+            case UInt8(ascii: "-") where !afterHyphen: afterHyphen = true
+            default: plain = false
+            }
+            if !plain { break }
+        }
+        if plain && !afterHyphen { return true }
+        return idPattern.firstMatch(in: id, range: NSRange(location: 0, length: (id as NSString).length)) != nil
+    }
+
     /// Loads every `.yaml`/`.yml` file of `directory`, in name order; throws the first problem.
     public static func load(directory: String) throws -> Catalog {
         var errors: [SourceError] = []
@@ -619,7 +683,12 @@ public enum CatalogLoader {
     }
 
     public static func load(file path: String, into catalog: inout Catalog, errors: inout [SourceError]) {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        load(data: FileManager.default.contents(atPath: path), path: path, into: &catalog, errors: &errors)
+    }
+
+    /// Loads a catalog file's bytes (nil: it could not be read).
+    static func load(data: Data?, path: String, into catalog: inout Catalog, errors: inout [SourceError]) {
+        guard let data else {
             errors.append(SourceError(file: path, line: nil, "cannot read this file"))
             return
         }
@@ -632,13 +701,29 @@ public enum CatalogLoader {
 
     /// Loads one catalog file's YAML `text`; `path` names it in errors and lookups.
     public static func load(text: String, path: String, into catalog: inout Catalog, errors: inout [SourceError]) {
-        let seq: Node.Sequence
+        let root: YAMLNode?
         do {
-            guard let root = try YAMLMap.load(file: path, text: text, what: "a vendor catalog file") else { return }
+            root = try YAMLMap.compose(file: path, text: text)
+        } catch let e as SourceError {
+            errors.append(e)
+            return
+        } catch {
+            errors.append(SourceError(file: path, line: nil, "\(error)"))
+            return
+        }
+        load(root: root, path: path, into: &catalog, errors: &errors)
+    }
+
+    /// Loads one catalog file's node tree (nil: an empty document).
+    static func load(root node: YAMLNode?, path: String, into catalog: inout Catalog, errors: inout [SourceError]) {
+        guard let node else { return }
+        let seq: [YAMLNode]
+        do {
+            let root = try YAMLMap(file: path, node: node, what: "a vendor catalog file")
             try root.checkKeys(["vendors"], in: "a vendor catalog file")
             guard let list = root.node("vendors") else { return }
-            guard case .sequence(let s) = list else {
-                throw SourceError(file: path, line: list.mark?.line, "'vendors' must be a list of vendor entries")
+            guard case .sequence(let s, _) = list else {
+                throw SourceError(file: path, line: list.line, "'vendors' must be a list of vendor entries")
             }
             seq = s
         } catch let e as SourceError {
@@ -654,7 +739,7 @@ public enum CatalogLoader {
             } catch let e as SourceError {
                 errors.append(e)
             } catch {
-                errors.append(SourceError(file: path, line: item.mark?.line, "\(error)"))
+                errors.append(SourceError(file: path, line: item.line, "\(error)"))
             }
         }
     }
@@ -662,8 +747,8 @@ public enum CatalogLoader {
     /// `tag_types: [{gtm: __hjtc, loads: [URL, …]}, {segment: Hotjar, loads: […]}, {gtag: AW-, loads: […]}]`.
     static func tagTypes(_ m: YAMLMap, path: String, vendor id: String) throws -> [TagTypeRule] {
         guard let node = m.node("tag_types") else { return [] }
-        guard case .sequence(let seq) = node else {
-            throw SourceError(file: path, line: node.mark?.line, "'tag_types' of '\(id)' must be a list such as [{gtm: __hjtc, loads: [https://…]}]")
+        guard case .sequence(let seq, _) = node else {
+            throw SourceError(file: path, line: node.line, "'tag_types' of '\(id)' must be a list such as [{gtm: __hjtc, loads: [https://…]}]")
         }
         var rules: [TagTypeRule] = []
         for item in seq {
@@ -688,12 +773,12 @@ public enum CatalogLoader {
         return rules
     }
 
-    static func loadEntry(_ item: Node, path: String, into catalog: inout Catalog) throws {
+    static func loadEntry(_ item: YAMLNode, path: String, into catalog: inout Catalog) throws {
             let m = try YAMLMap(file: path, node: item, what: "a vendor entry")
             try m.checkKeys(vendorKeys, in: "a vendor entry")
             let id = try m.requiredString("id", in: "a vendor entry")
             let what = "vendor '\(id)'"
-            if idPattern.firstMatch(in: id, range: NSRange(location: 0, length: (id as NSString).length)) == nil {
+            if !isValidID(id) {
                 throw SourceError(file: path, line: m.lineOf("id"),
                                   "vendor id '\(id)' must be lowercase words joined by hyphens, e.g. google-tag-manager")
             }
@@ -707,7 +792,8 @@ public enum CatalogLoader {
             if hosts.isEmpty && patterns.isEmpty {
                 throw SourceError(file: path, line: m.line, "\(what) has neither hosts nor patterns; add the hosts it serves from")
             }
-            for h in hosts where h.isEmpty || h.contains("/") || h.contains(" ") || h.contains("*") {
+            // Bytes, not Foundation's `contains` (a search through NSString per host and character).
+            for h in hosts where h.isEmpty || h.utf8.contains(where: { $0 == 0x2F || $0 == 0x20 || $0 == 0x2A }) {
                 throw SourceError(file: path, line: m.lineOf("hosts"),
                                   "host '\(h)' of '\(id)' must be a bare host name such as cdn.example.com (use patterns for paths)")
             }

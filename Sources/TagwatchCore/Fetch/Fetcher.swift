@@ -84,6 +84,8 @@ private final class Transfer {
     /// Extra request headers (a conditional GET's), owned here and freed after the handle.
     var requestHeaders: UnsafeMutablePointer<curl_slist>?
     let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+    /// The easy handle, to ask for the body's announced length when its first bytes arrive.
+    var easy: UnsafeMutableRawPointer?
 
     init(index: Int, url: String, hostKey: String, limit: Int) {
         self.index = index
@@ -96,6 +98,36 @@ private final class Transfer {
     deinit {
         errorBuffer.deallocate()
         if let requestHeaders { curl_slist_free_all(requestHeaders) }
+    }
+
+    /// The headers `header(_:)` keeps anything of (lowercased).
+    static let keptNames: [[UInt8]] = FetchResult.securityHeaderNames.union(["etag", "last-modified", "set-cookie"])
+        .sorted().map { Array($0.utf8) }
+
+    /// One header line as libcurl hands it over. An ASCII line (nearly all) is looked at as bytes,
+    /// and a String made only of a header that is kept: making and lowercasing a String of every
+    /// line of every response was 1 % of a scan. Any other line takes the general path.
+    func header(bytes: UnsafeRawBufferPointer) {
+        var ascii = true
+        var colon = -1
+        for (i, b) in bytes.enumerated() {
+            if b >= 0x80 { ascii = false; break }
+            if b == 0x3A && colon < 0 { colon = i }
+        }
+        guard ascii else { return header(String(decoding: bytes, as: UTF8.self)) }
+        if bytes.count >= 5, bytes[0] == 0x48, bytes[1] == 0x54, bytes[2] == 0x54, bytes[3] == 0x50, bytes[4] == 0x2F {
+            return header("HTTP/")  // a new response: the general path forgets the previous one's headers
+        }
+        guard colon >= 0 else { return }
+        let isKept = Self.keptNames.contains { name in
+            guard name.count == colon else { return false }
+            for i in 0..<colon {
+                let b = bytes[i]
+                if (b >= 0x41 && b <= 0x5A ? b + 0x20 : b) != name[i] { return false }
+            }
+            return true
+        }
+        if isKept { header(String(decoding: bytes, as: UTF8.self)) }
     }
 
     func header(_ line: String) {
@@ -138,6 +170,14 @@ private let writeCallback: curl_write_callback = { ptr, size, nmemb, userdata in
         transfer.overLimit = true
         return 0  // makes libcurl abort the transfer with CURLE_WRITE_ERROR
     }
+    if transfer.body.capacity == 0, let easy = transfer.easy {
+        // Room for the whole announced body at once (a page grew through four reallocations
+        // and copies otherwise). Only a hint: a compressed answer announces its compressed size.
+        var length: curl_off_t = -1
+        if ccurl_getinfo_off(easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK, length > 0 {
+            transfer.body.reserveCapacity(min(Int(length), transfer.limit))
+        }
+    }
     if let ptr, count > 0 {
         ptr.withMemoryRebound(to: UInt8.self, capacity: count) {
             transfer.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: count))
@@ -150,8 +190,7 @@ private let headerCallback: curl_write_callback = { ptr, size, nmemb, userdata i
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue()
     let count = size * nmemb
     if let ptr, count > 0 {
-        let bytes = UnsafeRawBufferPointer(start: ptr, count: count)
-        transfer.header(String(decoding: bytes, as: UTF8.self))
+        transfer.header(bytes: UnsafeRawBufferPointer(start: ptr, count: count))
     }
     return count
 }
@@ -166,6 +205,8 @@ private let curlGlobalInit: Bool = {
 /// cycle's profile). Used by one fetch at a time.
 public final class FetchSession: @unchecked Sendable {
     let multi: UnsafeMutableRawPointer
+    /// Easy handles of finished transfers, reset, for the next ones.
+    var spare = EasyHandles()
 
     public init?() {
         precondition(curlGlobalInit, "curl_global_init failed")
@@ -173,7 +214,30 @@ public final class FetchSession: @unchecked Sendable {
         multi = m
     }
 
-    deinit { curl_multi_cleanup(multi) }
+    deinit {
+        spare.cleanup()
+        curl_multi_cleanup(multi)
+    }
+}
+
+/// Easy handles kept for reuse: `curl_easy_init` and `curl_easy_cleanup` per transfer were 1 %
+/// of a scan (4,000 transfers, most of them a followed script's small answer). A handle given
+/// back is `curl_easy_reset` at once, so it holds no option, callback or pointer of the transfer
+/// that used it; what reset keeps (connections, DNS and TLS session caches) changes no result.
+struct EasyHandles {
+    private var handles: [UnsafeMutableRawPointer] = []
+
+    mutating func take() -> UnsafeMutableRawPointer? { handles.popLast() ?? curl_easy_init() }
+
+    mutating func giveBack(_ easy: UnsafeMutableRawPointer) {
+        curl_easy_reset(easy)
+        handles.append(easy)
+    }
+
+    mutating func cleanup() {
+        for easy in handles { curl_easy_cleanup(easy) }
+        handles = []
+    }
 }
 
 /// Fetches pages over HTTP(S) with libcurl's multi interface: many transfers on one thread,
@@ -208,9 +272,15 @@ public struct Fetcher: Sendable {
             return
         }
         cancellation?.attach(multi)
+        var ownHandles = EasyHandles()
         defer {
             cancellation?.attach(nil)
+            ownHandles.cleanup()
             if session == nil { curl_multi_cleanup(multi) }
+        }
+        func takeEasy() -> UnsafeMutableRawPointer? { session != nil ? session!.spare.take() : ownHandles.take() }
+        func giveBack(_ easy: UnsafeMutableRawPointer) {
+            if let session { session.spare.giveBack(easy) } else { ownHandles.giveBack(easy) }
         }
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(options.concurrency, 4))
 
@@ -255,7 +325,7 @@ public struct Fetcher: Sendable {
                         transfer.requestHeaders = curl_slist_append(transfer.requestHeaders, h)
                     }
                 }
-                guard let easy = makeEasy(transfer) else {
+                guard let easy = takeEasy().map({ configure($0, for: transfer) }) else {
                     deliver(index, failure(url, "libcurl could not create a transfer"))
                     continue
                 }
@@ -270,8 +340,9 @@ public struct Fetcher: Sendable {
             activePerHost[transfer.hostKey, default: 1] -= 1
             curl_multi_remove_handle(multi, easy)
             let result = makeResult(easy, transfer: transfer, code: code)
+            transfer.easy = nil
             Unmanaged.passUnretained(transfer).release()
-            curl_easy_cleanup(easy)
+            giveBack(easy)
             deliver(transfer.index, result)
         }
 
@@ -314,8 +385,9 @@ public struct Fetcher: Sendable {
                     contentSecurityPolicy: nil, setCookieNames: [], body: [], error: message)
     }
 
-    private func makeEasy(_ transfer: Transfer) -> UnsafeMutableRawPointer? {
-        guard let easy = curl_easy_init() else { return nil }
+    /// Sets every option of a transfer on a new or reset easy handle.
+    private func configure(_ easy: UnsafeMutableRawPointer, for transfer: Transfer) -> UnsafeMutableRawPointer {
+        transfer.easy = easy
         let me = Unmanaged.passRetained(transfer).toOpaque()
         _ = ccurl_setopt_str(easy, CURLOPT_URL, transfer.url)
         _ = ccurl_setopt_ptr(easy, CURLOPT_ERRORBUFFER, transfer.errorBuffer)

@@ -188,11 +188,23 @@ public struct ScriptAnalyzer: Sendable {
         }
     }
 
+    /// On the UTF-8 bytes (it runs for every tag id of every page, and again for each page a
+    /// daemon cycle revisits): an id is all ASCII, so its bytes are its characters.
     static func isDestinationID(_ s: String) -> Bool {
-        guard s.count >= 4, s.count <= 40, let dash = s.firstIndex(of: "-") else { return false }
-        let prefix = s[..<dash]
-        guard prefix.count >= 1, prefix.count <= 3, prefix.allSatisfy({ $0.isUppercase && $0.isASCII }) else { return false }
-        return s[s.index(after: dash)...].allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" || $0 == "_" }
+        let u = s.utf8
+        guard u.count >= 4, u.count <= 40 else { return false }
+        var dash = -1
+        for (i, b) in u.enumerated() {
+            if b == 0x2D {
+                if dash < 0 { dash = i }
+            } else if dash < 0 {
+                guard b >= 0x41 && b <= 0x5A else { return false }  // the prefix: A-Z
+            } else {
+                let ok = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F
+                guard ok else { return false }
+            }
+        }
+        return dash >= 1 && dash <= 3
     }
 
     /// `https://…/gtag/js` and `.js` paths are scripts; other loads are requests (pixels, beacons).

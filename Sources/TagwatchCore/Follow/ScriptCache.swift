@@ -38,21 +38,46 @@ public struct ScriptCacheEntry: Sendable, Equatable {
 /// the day re-evaluates them from the registry every cycle).
 public enum AnalysisFingerprint {
     public static func of(catalog: Catalog, firstParty: [String]) -> String {
-        var text = "tagwatch-analysis 1\u{1}"
+        // The text is built as UTF-8 bytes in one buffer (concatenating Strings piece by piece
+        // cost ~1 ms of every run's start with the bundled catalog); the bytes are the same.
+        var text: [UInt8] = []
+        text.reserveCapacity(256 * 1024)
+        func add(_ s: String) { text.append(contentsOf: s.utf8) }
+        func add(_ parts: [String], separatedBy separator: UInt8) {
+            for (i, p) in parts.enumerated() {
+                if i > 0 { text.append(separator) }
+                add(p)
+            }
+        }
+        add("tagwatch-analysis 1\u{1}")
         // The binary itself: a new build may extract or attribute differently.
         var st = stat()
         if stat("/proc/self/exe", &st) == 0 {
-            text += "exe \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec) \(st.st_ino)\u{1}"
+            add("exe \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec) \(st.st_ino)\u{1}")
         }
-        text += "first-party " + firstParty.map { $0.lowercased() }.sorted().joined(separator: " ") + "\u{1}"
+        add("first-party " + firstParty.map { $0.lowercased() }.sorted().joined(separator: " ") + "\u{1}")
         for v in catalog.vendors {
-            text += [v.id, v.name, v.company, v.category].joined(separator: "\u{2}") + "\u{2}"
-            text += v.hosts.joined(separator: " ") + "\u{2}" + v.patterns.joined(separator: " ") + "\u{2}"
-            text += v.signatures.joined(separator: "\u{3}") + "\u{2}" + v.tagIDPatterns.joined(separator: "\u{3}") + "\u{2}"
-            for t in v.tagTypes { text += t.manager.rawValue + " " + t.type + " " + t.loads.joined(separator: " ") + "\u{3}" }
-            text += "\u{1}"
+            add([v.id, v.name, v.company, v.category], separatedBy: 2)
+            text.append(2)
+            add(v.hosts, separatedBy: 0x20)
+            text.append(2)
+            add(v.patterns, separatedBy: 0x20)
+            text.append(2)
+            add(v.signatures, separatedBy: 3)
+            text.append(2)
+            add(v.tagIDPatterns, separatedBy: 3)
+            text.append(2)
+            for t in v.tagTypes {
+                add(t.manager.rawValue)
+                text.append(0x20)
+                add(t.type)
+                text.append(0x20)
+                add(t.loads, separatedBy: 0x20)
+                text.append(3)
+            }
+            text.append(1)
         }
-        return ScriptDigest.sha256Hex(Array(text.utf8))
+        return ScriptDigest.sha256Hex(text)
     }
 }
 

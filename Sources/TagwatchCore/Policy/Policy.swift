@@ -87,6 +87,12 @@ public struct Finding: Sendable, Hashable {
     }
 }
 
+/// A finding's identity on the page `Policy.evaluate` holds (its key without the page).
+struct FindingSlot: Hashable {
+    var kind: FindingKind
+    var subject: String
+}
+
 /// How findings become alerts: one per (kind, subject) across pages, or one per page as before.
 public enum AlertGrouping: String, Sendable, CaseIterable {
     case vendor, page
@@ -109,6 +115,15 @@ public struct Policy: Sendable {
 
     /// Today's date as YYYY-MM-DD in UTC, for expiry checks.
     public static func today(_ now: Date = Date()) -> String {
+        // gmtime's fields where they are the Gregorian calendar's (no Calendar built per call).
+        if let f = Timestamp.utcFields(now) {
+            let year = Int(f.tm_year) + 1900, month = Int(f.tm_mon) + 1, day = Int(f.tm_mday)
+            return String(year) + (month < 10 ? "-0" : "-") + String(month) + (day < 10 ? "-0" : "-") + String(day)
+        }
+        return calendarToday(now)
+    }
+
+    static func calendarToday(_ now: Date) -> String {
         var cal = Calendar(identifier: .gregorian)
         cal.timeZone = TimeZone(identifier: "UTC")!
         let c = cal.dateComponents([.year, .month, .day], from: now)
@@ -117,6 +132,12 @@ public struct Policy: Sendable {
 
     /// Pages carrying one of these labels are held to SRI (`sri-missing`); nil or empty: none is.
     public var integrityLabels: Set<String> = []
+
+    /// Whether any vendor or category of the registry changes by design (when none does, a cycle
+    /// need not ask for each script).
+    public var anyChangesExpected: Bool {
+        registry.vendors.values.contains { $0.changesExpected } || registry.categories.values.contains { $0.changesExpected }
+    }
 
     /// Whether the registry says the vendor's scripts change by design.
     public func changesExpected(_ vendor: VendorRef?) -> Bool {
@@ -129,19 +150,24 @@ public struct Policy: Sendable {
     func integrityFindings(_ page: PageReport, labels: [String]) -> [Finding] {
         var out: [Finding] = []
         let url = page.url
-        let byURL = Dictionary(page.resources.map { ($0.url, $0) }, uniquingKeysWith: { a, _ in a })
+        // Built only when a finding needs it: most pages have none, and it was a third of `evaluate`.
+        var index: [String: Resource]?
+        func byURL(_ u: String) -> Resource? {
+            if index == nil { index = Dictionary(page.resources.map { ($0.url, $0) }, uniquingKeysWith: { a, _ in a }) }
+            return index?[u]
+        }
         for s in page.scripts {
             guard let attr = s.integrity, let digest = s.digest else { continue }
             let verdict = SubresourceIntegrity.verify(attr, digest)
             if verdict == .mismatch {
-                out.append(Finding(kind: .sriMismatch, severity: .high, page: url, vendor: byURL[s.url]?.vendor, subject: s.url,
+                out.append(Finding(kind: .sriMismatch, severity: .high, page: url, vendor: byURL(s.url)?.vendor, subject: s.url,
                                    resourceURL: s.url,
                                    message: "The page \(url) pins the \(s.kind) \(s.url) with integrity=\"\(attr)\", but the bytes served hash to \(digest.sriValue) (\(digest.size) bytes): browsers block it, or the file was changed."))
             }
         }
         guard !integrityLabels.isDisjoint(with: labels) else { return out }
         for s in page.scripts where s.integrity == nil && s.via == nil && s.kind == "script" {
-            guard let r = byURL[s.url], r.party == .third, r.kind == .script, let digest = s.digest else { continue }
+            guard let r = byURL(s.url), r.party == .third, r.kind == .script, let digest = s.digest else { continue }
             let who = r.vendor.map { "\($0.name)'s script" } ?? "The script"
             let unpinnable = changesExpected(r.vendor) || s.containerVersion != nil
             let message = unpinnable
@@ -188,59 +214,81 @@ public struct Policy: Sendable {
                             resourceURL: nil) { "The page \($0) could not be scanned: \(error)." }]
         }
         var findings: [Finding] = []
-        var seen = Set<String>()
-        func add(_ f: Finding) { if seen.insert(f.key).inserted { findings.append(f) } }
+        // One finding per (kind, subject) on a page (its key, the page being the same), the first
+        // resource's: a page loads a vendor's resources by the dozen, so whether the finding is
+        // new is asked before its sentences are built (building them for every resource, to
+        // throw all but the first away, was most of `evaluate` in a cycle's profile).
+        var seen = Set<FindingSlot>()
+        func add(_ kind: FindingKind, _ subject: String, _ make: () -> Finding) {
+            if seen.insert(FindingSlot(kind: kind, subject: subject)).inserted { findings.append(make()) }
+        }
+        func add(_ f: Finding) { add(f.kind, f.subject) { f } }
         for f in integrityFindings(page, labels: labels) { add(f) }
         for f in cspFindings(page) { add(f) }
         let url = page.url
         let isHTTPS = url.lowercased().hasPrefix("https://")
+        // The vendors seen, for `required` entries: not gathered when the registry requires none.
+        let required = registry.vendors.filter { $0.value.status == .required }
         var present = Set<String>()
         for r in page.resources {
-            if isHTTPS && r.url.lowercased().hasPrefix("http://") && r.kind != .form {
+            if isHTTPS && r.kind != .form && r.url.lowercased().hasPrefix("http://") {
                 let active = r.kind == .script || r.kind == .iframe || r.kind == .inlineScript || r.kind == .object
-                add(Finding(kind: .insecureResource, severity: active ? .high : .medium, page: url, vendor: r.vendor,
+                add(.insecureResource, r.url) {
+                    Finding(kind: .insecureResource, severity: active ? .high : .medium, page: url, vendor: r.vendor,
                             subject: r.url, resourceURL: r.url) {
-                    "On the secure (https) page \($0), \(r.url) is loaded over plain http, which anyone on the network can read or change."
-                })
+                        "On the secure (https) page \($0), \(r.url) is loaded over plain http, which anyone on the network can read or change."
+                    }
+                }
             }
             guard r.party == .third else { continue }
             // How it got there, for resources a script or container named rather than the HTML.
-            let came = r.provenance.map { " It is \($0)." } ?? ""
+            var came: String { r.provenance.map { " It is \($0)." } ?? "" }
             guard let v = r.vendor else {
-                add(Finding(kind: .unknownThirdParty, severity: .medium, page: url, vendor: nil, subject: r.host, resourceURL: r.url) {
-                    "On \($0), \(Policy.article(r.kind.rawValue)) \(r.kind.rawValue) is loaded from \(r.host), a third party no vendor in the catalog is known to run.\(came)"
-                })
+                add(.unknownThirdParty, r.host) {
+                    Finding(kind: .unknownThirdParty, severity: .medium, page: url, vendor: nil, subject: r.host, resourceURL: r.url) {
+                        "On \($0), \(Policy.article(r.kind.rawValue)) \(r.kind.rawValue) is loaded from \(r.host), a third party no vendor in the catalog is known to run.\(came)"
+                    }
+                }
                 continue
             }
-            present.insert(v.id)
-            let who = "\(v.name) (\(v.company), \(v.category))"
+            if !required.isEmpty { present.insert(v.id) }
+            var who: String { "\(v.name) (\(v.company), \(v.category))" }
             guard let entry = registry.entry(for: v) else {
-                add(Finding(kind: .unapprovedVendor, severity: .medium, page: url, vendor: v, subject: v.id, resourceURL: r.url) {
-                    "\(who) is on \($0) but nobody has approved it.\(came)"
-                })
+                add(.unapprovedVendor, v.id) {
+                    Finding(kind: .unapprovedVendor, severity: .medium, page: url, vendor: v, subject: v.id, resourceURL: r.url) {
+                        "\(who) is on \($0) but nobody has approved it.\(came)"
+                    }
+                }
                 continue
             }
             switch entry.status {
             case .denied:
-                add(Finding(kind: .deniedVendor, severity: .high, page: url, vendor: v, subject: v.id, resourceURL: r.url) {
-                    "\(who) is on \($0) although IT security has denied it\(entry.justification.map { ": \($0)" } ?? ".")\(came)"
-                })
+                add(.deniedVendor, v.id) {
+                    Finding(kind: .deniedVendor, severity: .high, page: url, vendor: v, subject: v.id, resourceURL: r.url) {
+                        "\(who) is on \($0) although IT security has denied it\(entry.justification.map { ": \($0)" } ?? ".")\(came)"
+                    }
+                }
                 continue
             case .approved, .required:
                 break
             }
             if let exp = entry.expires, exp < today {
-                add(Finding(kind: .approvalExpired, severity: .medium, page: url, vendor: v, subject: v.id, resourceURL: r.url) {
-                    "The approval of \(who) ended on \(exp) and it is still on \($0)\(entry.owner.map { "; ask \($0) to renew or remove it" } ?? "")."
-                })
+                add(.approvalExpired, v.id) {
+                    Finding(kind: .approvalExpired, severity: .medium, page: url, vendor: v, subject: v.id, resourceURL: r.url) {
+                        "The approval of \(who) ended on \(exp) and it is still on \($0)\(entry.owner.map { "; ask \($0) to renew or remove it" } ?? "")."
+                    }
+                }
             }
-            if !entry.allows(url: url, labels: labels) {
-                add(Finding(kind: .outOfScope, severity: .high, page: url, vendor: v, subject: v.id, resourceURL: r.url) {
-                    "\(who) is approved, but not on \($0)\(labels.isEmpty ? "" : " (labels: \(labels.joined(separator: ", ")))").\(came)"
-                })
+            // Asked once per vendor: the page and its labels are the same for all its resources.
+            if !seen.contains(FindingSlot(kind: .outOfScope, subject: v.id)) && !entry.allows(url: url, labels: labels) {
+                add(.outOfScope, v.id) {
+                    Finding(kind: .outOfScope, severity: .high, page: url, vendor: v, subject: v.id, resourceURL: r.url) {
+                        "\(who) is approved, but not on \($0)\(labels.isEmpty ? "" : " (labels: \(labels.joined(separator: ", ")))").\(came)"
+                    }
+                }
             }
         }
-        for (id, entry) in registry.vendors.sorted(by: { $0.key < $1.key }) where entry.status == .required {
+        for (id, entry) in required.sorted(by: { $0.key < $1.key }) {
             guard !present.contains(id), entry.allows(url: url, labels: labels) else { continue }
             let v = catalog.vendor(id: id)?.ref ?? VendorRef(id: id, name: id, company: "", category: "")
             add(Finding(kind: .requiredVendorMissing, severity: .high, page: url, vendor: v, subject: id, resourceURL: nil) {

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// Where a registry entry allows or forbids a vendor: URL globs (`*` any run, `?` one
 /// character) or `label:NAME` for targets carrying that label.
@@ -142,13 +141,14 @@ public enum RegistryLoader {
         try root.checkKeys(["vendors", "categories"], in: "the registry")
         for (section, isCategory) in [("vendors", false), ("categories", true)] {
             guard let node = root.node(section) else { continue }
-            guard case .mapping(let m) = node else {
-                errors.append(SourceError(file: path, line: node.mark?.line, "'\(section)' must map \(isCategory ? "category names" : "vendor ids") to entries"))
+            guard case .mapping(let m, _, _) = node else {
+                errors.append(SourceError(file: path, line: node.line, "'\(section)' must map \(isCategory ? "category names" : "vendor ids") to entries"))
                 continue
             }
-            for (k, v) in m {
-                guard let name = k.string else { continue }
-                let line = k.mark?.line
+            for pair in m {
+                guard let name = pair.keyString else { continue }
+                let line = pair.key.line
+                let v = pair.value
                 if isCategory {
                     if !Catalog.categories.contains(name) {
                         errors.append(SourceError(file: path, line: line, "unknown category '\(name)'; use one of: \(Catalog.categories.joined(separator: ", "))"))
@@ -171,11 +171,11 @@ public enum RegistryLoader {
         return registry
     }
 
-    static func parseEntry(_ node: Node, name: String, file: String, line: Int?) throws -> RegistryEntry {
+    static func parseEntry(_ node: YAMLNode, name: String, file: String, line: Int?) throws -> RegistryEntry {
         // Short form: `fonts: approved`.
-        if case .scalar(let s) = node {
-            guard let status = RegistryEntry.Status(rawValue: s.string) else {
-                throw SourceError(file: file, line: node.mark?.line ?? line, "status of '\(name)' must be approved, required or denied, not '\(s.string)'")
+        if case .scalar(let s, _) = node {
+            guard let status = RegistryEntry.Status(rawValue: s) else {
+                throw SourceError(file: file, line: node.line ?? line, "status of '\(name)' must be approved, required or denied, not '\(s)'")
             }
             return RegistryEntry(status: status, owner: nil, justification: nil, on: [], notOn: [], expires: nil, file: file, line: line)
         }

@@ -78,9 +78,9 @@ public struct AlertLog: Sendable {
         }
         guard needsQuotes else { return s }
         // The same escapes as a JSON string (JSONValue's), quotes included.
-        var out = ""
+        var out: [UInt8] = []
         JSONValue.escape(s, into: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// "No space left on device (errno 28)".
@@ -161,7 +161,21 @@ public struct AlertFeed: Sendable {
     /// `store`: where to learn how each vendor got onto the pages (`via`).
     public func write(_ events: [AlertEvent], store: Store? = nil) throws {
         let text = document(events, via: { a in (try? store?.via(of: a)) ?? [] }).serialized(pretty: true) + "\n"
-        try AtomicFile.write(text, to: path, what: "feed", mode: mode.map { mode_t($0) } ?? AtomicFile.readableMode)
+        let mode = mode.map { mode_t($0) } ?? AtomicFile.readableMode
+        // Every cycle rewrites the feed, most often with nothing new: a file that already holds
+        // these very bytes with this mode is left as it is, rather than written, synced and
+        // renamed over itself at the end of every steady-state cycle (its modification time then
+        // still says when it last changed).
+        if Self.file(path, holds: text, mode: mode) { return }
+        try AtomicFile.write(text, to: path, what: "feed", mode: mode)
+    }
+
+    /// Whether `path` is a regular file (not a link) with exactly `text` and permission bits `mode`.
+    static func file(_ path: String, holds text: String, mode: mode_t) -> Bool {
+        var st = stat()
+        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_mode & 0o7777 == mode,
+              st.st_size == text.utf8.count, let data = FileManager.default.contents(atPath: path) else { return false }
+        return data.elementsEqual(text.utf8)
     }
 }
 

@@ -235,6 +235,45 @@ public enum Differ {
 public enum Timestamp {
     public static func now() -> String { string(Date()) }
     public static func string(_ d: Date) -> String {
+        // From 1970 to 9999, gmtime's proleptic Gregorian UTC fields are the Gregorian calendar's:
+        // no Calendar and TimeZone to build (and ICU's zone data to load) for every timestamp.
+        if let fields = utcFields(d) {
+            var s = ""
+            s.reserveCapacity(20)
+            func two(_ n: Int32) {
+                s.unicodeScalars.append(Unicode.Scalar(UInt8(48 + n / 10)))
+                s.unicodeScalars.append(Unicode.Scalar(UInt8(48 + n % 10)))
+            }
+            let year = fields.tm_year + 1900
+            two(year / 100)
+            two(year % 100)
+            s += "-"
+            two(fields.tm_mon + 1)
+            s += "-"
+            two(fields.tm_mday)
+            s += "T"
+            two(fields.tm_hour)
+            s += ":"
+            two(fields.tm_min)
+            s += ":"
+            two(fields.tm_sec)
+            s += "Z"
+            return s
+        }
+        return calendarString(d)
+    }
+
+    /// `d`'s UTC fields from gmtime, for 1970-9999 (where they are the Gregorian calendar's), else nil.
+    static func utcFields(_ d: Date) -> tm? {
+        let t = d.timeIntervalSince1970
+        guard t >= 0, t < 253_402_300_800 else { return nil }
+        var seconds = time_t(t.rounded(.down))
+        var fields = tm()
+        return gmtime_r(&seconds, &fields) != nil ? fields : nil
+    }
+
+    /// The Gregorian calendar's reading of `d` in UTC (the fast path above covers 1970-9999).
+    static func calendarString(_ d: Date) -> String {
         var cal = Calendar(identifier: .gregorian)
         cal.timeZone = TimeZone(identifier: "UTC")!
         let c = cal.dateComponents([.year, .month, .day, .hour, .minute, .second], from: d)

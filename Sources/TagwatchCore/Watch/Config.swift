@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// One configured target as the user wrote it; sitemaps and folders expand at scan time.
 public struct TargetSpec: Sendable, Equatable {
@@ -101,7 +100,7 @@ public struct Config: Sendable, Equatable {
         try m.checkKeys(topKeys, in: "the config")
         func err(_ key: String, _ msg: String) -> SourceError { SourceError(file: path, line: m.lineOf(key), msg) }
 
-        guard let targetsNode = m.node("targets"), case .sequence(let seq) = targetsNode, !seq.isEmpty else {
+        guard let targetsNode = m.node("targets"), case .sequence(let seq, _) = targetsNode, !seq.isEmpty else {
             throw SourceError(file: path, line: m.lineOf("targets"), "'targets' must be a non-empty list of url:, sitemap: or file: entries")
         }
         for item in seq {

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -126,7 +125,7 @@ struct KeyLines {
     }
 
     func targetLine(_ path: String) -> Int? {
-        guard let n = root?.node("targets"), case .sequence(let seq) = n else { return line("targets") }
+        guard let n = root?.node("targets"), case .sequence(let seq, _) = n else { return line("targets") }
         for item in seq {
             guard let t = try? YAMLMap(file: file, node: item, what: "a target"), let f = try? t.string("file") else { continue }
             if path == f || path.hasSuffix("/" + f) { return t.lineOf("file") }

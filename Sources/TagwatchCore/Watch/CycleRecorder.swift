@@ -47,6 +47,20 @@ public final class CycleRecorder {
         }
     }
 
+    /// Writes one page, stamped `time`, with its stored form (`Store.storedForm`): a cycle writes
+    /// each page as its report comes in, in the order the pages are listed, while the next pages
+    /// are still being scanned. An error rolls the whole cycle back.
+    public func add(_ observation: PageObservation, storedForm: String?, at time: String) throws {
+        precondition(!finished, "a finished cycle takes no more pages")
+        do {
+            let id = try begin()
+            try store.write(observation, storedForm: storedForm, into: self, scanID: id, at: time)
+        } catch {
+            rollback()
+            throw error
+        }
+    }
+
     /// Works out the cycle's alerts, commits, and returns the events the cycle caused.
     /// `scriptCache`: followed scripts fetched whole this cycle whose bytes or validators changed.
     public func finish(finished time: String, scriptCache: [ScriptCacheEntry] = []) throws -> [AlertEvent] {

@@ -164,81 +164,83 @@ public final class Store {
     /// Writes a batch of a cycle's pages (in the transaction `recorder` holds) and folds what
     /// the alerts need into it.
     func write(_ observations: [PageObservation], into c: CycleRecorder, scanID: Int, at time: String) throws {
-        let stored = Self.storedForms(observations)
-        // What the state held for these pages, read in one query rather than one per page.
-        var priorPages: [String: (failures: Int?, lastScan: Int?)] = [:]
-        try db.forEach("SELECT url, failures, last_scan FROM pages WHERE url IN (SELECT value FROM json_each(?))",
-                       [.text(Self.jsonArray(observations.map(\.page)))]) { r in
-            if let url = r[0].string { priorPages[url] = (r[1].int, r[2].int) }
+        for o in observations { try write(o, storedForm: Self.storedForm(o), into: c, scanID: scanID, at: time) }
+    }
+
+    /// Writes one page of a cycle (in the transaction `recorder` holds) and folds what the alerts
+    /// need into it. `storedForm`: its `storedForm(_:)`, which a cycle encodes as the page's
+    /// report comes in. Pages are written in the order they are listed, one at a time, so a
+    /// cycle writes each page while the next ones are still being scanned.
+    func write(_ o: PageObservation, storedForm: String?, into c: CycleRecorder, scanID: Int, at time: String) throws {
+        // What the state held for the page (a page listed twice sees its first row, as the table has it).
+        var prior: Int?
+        try db.forEach("SELECT failures FROM pages WHERE url = ?", [.text(o.page)]) { r in prior = r[0].int }
+        let failures = o.report.error == nil ? 0 : (prior ?? 0) + 1
+        c.pages += 1
+        c.resources += o.report.resources.count
+        try db.query("""
+            INSERT INTO pages(url, target, labels, first_seen, last_scan, last_status, last_error, failures)
+            VALUES(?,?,?,?,?,?,?,?)
+            ON CONFLICT(url) DO UPDATE SET target=excluded.target, labels=excluded.labels, last_scan=excluded.last_scan,
+                last_status=excluded.last_status, last_error=excluded.last_error, failures=excluded.failures
+            """, [.text(o.page), .text(o.target), .text(o.labels.joined(separator: ",")), .text(time), .int(scanID),
+                  o.report.status.map { .int($0) } ?? .null, .opt(o.report.error), .int(failures)])
+        if o.report.error != nil {
+            c.failed += 1
+            // A page that could not be scanned says nothing about its other conditions; only about reachability.
+            if failures >= c.unreachableAfter {
+                c.groups.add(contentsOf: o.findings.filter { $0.kind == .targetUnreachable })
+                c.judgedUnreachable.insert(o.page)
+            }
+            return
         }
-        for o in observations {
-            let priorRow = priorPages[o.page]
-            let prior = priorRow?.failures
-            let failures = o.report.error == nil ? 0 : (prior ?? 0) + 1
-            priorPages[o.page] = (failures, scanID)  // a page listed twice counts as the pages table would
-            c.pages += 1
-            c.resources += o.report.resources.count
+        // A page listed twice counts once per vendor, with its first observation's vendors.
+        if c.scanned.insert(c.groups.intern(o.page)).inserted {
+            var vendors = Set<String>()
+            for r in o.report.resources {
+                if let v = r.vendor, r.party == .third, vendors.insert(v.id).inserted { c.vendorPages[v.id, default: 0] += 1 }
+            }
+        }
+        c.groups.add(contentsOf: o.findings)
+        if o.report.unchanged {
+            // Nothing was parsed, and following found what the last scan found: the
+            // resources are only seen again; scripts and headers are recorded as always
+            // (their failures count, and their findings are this cycle's).
             try db.query("""
-                INSERT INTO pages(url, target, labels, first_seen, last_scan, last_status, last_error, failures)
-                VALUES(?,?,?,?,?,?,?,?)
-                ON CONFLICT(url) DO UPDATE SET target=excluded.target, labels=excluded.labels, last_scan=excluded.last_scan,
-                    last_status=excluded.last_status, last_error=excluded.last_error, failures=excluded.failures
-                """, [.text(o.page), .text(o.target), .text(o.labels.joined(separator: ",")), .text(time), .int(scanID),
-                      o.report.status.map { .int($0) } ?? .null, .opt(o.report.error), .int(failures)])
-            if o.report.error != nil {
-                c.failed += 1
-                // A page that could not be scanned says nothing about its other conditions; only about reachability.
-                if failures >= c.unreachableAfter {
-                    c.groups.add(contentsOf: o.findings.filter { $0.kind == .targetUnreachable })
-                    c.judgedUnreachable.insert(o.page)
-                }
-                continue
-            }
-            // A page listed twice counts once per vendor, with its first observation's vendors.
-            if c.scanned.insert(c.groups.intern(o.page)).inserted {
-                var vendors = Set<String>()
-                for r in o.report.resources {
-                    if let v = r.vendor, r.party == .third, vendors.insert(v.id).inserted { c.vendorPages[v.id, default: 0] += 1 }
-                }
-            }
-            c.groups.add(contentsOf: o.findings)
-            if o.report.unchanged {
-                // Nothing was parsed, and following found what the last scan found: the
-                // resources are only seen again; scripts and headers are recorded as always
-                // (their failures count, and their findings are this cycle's).
+                UPDATE resources SET last_seen = ?, last_scan = ?
+                WHERE page = ? AND last_scan = (SELECT MAX(last_scan) FROM resources WHERE page = ?)
+                """, [.text(time), .int(scanID), .text(o.page), .text(o.page)])
+            if let v = o.report.validators {
+                // Only when they changed: rewriting the row rebuilds it whole, stored report included.
                 try db.query("""
-                    UPDATE resources SET last_seen = ?, last_scan = ?
-                    WHERE page = ? AND last_scan = (SELECT MAX(last_scan) FROM resources WHERE page = ?)
-                    """, [.text(time), .int(scanID), .text(o.page), .text(o.page)])
-                if let v = o.report.validators {
-                    try db.query("UPDATE page_cache SET etag = ?, last_modified = ? WHERE page = ?",
-                                 [.opt(v.etag), .opt(v.lastModified), .text(o.page)])
-                }
-                c.groups.add(contentsOf: try recordIntegrity(o, scanID: scanID, at: time, unreachableAfter: c.unreachableAfter,
-                                                             seenThisCycle: &c.scriptsSeen))
-                continue
+                    UPDATE page_cache SET etag = ?1, last_modified = ?2
+                    WHERE page = ?3 AND (etag IS NOT ?1 OR last_modified IS NOT ?2)
+                    """, [.opt(v.etag), .opt(v.lastModified), .text(o.page)])
             }
-            if let json = stored[o.page] { try storeObservation(o.report, page: o.page, json: json) }
             c.groups.add(contentsOf: try recordIntegrity(o, scanID: scanID, at: time, unreachableAfter: c.unreachableAfter,
                                                          seenThisCycle: &c.scriptsSeen))
-            for r in o.report.resources {
-                try db.query("""
-                    INSERT INTO resources(page, url, kind, host, party, vendor_id, vendor_name, company, category, tag_ids,
-                                          integrity, first_seen, last_seen, last_scan, via, tag_type, tag_id, tag_consent,
-                                          tag_container)
-                    VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-                    ON CONFLICT(page, url, kind) DO UPDATE SET host=excluded.host, party=excluded.party,
-                        vendor_id=excluded.vendor_id, vendor_name=excluded.vendor_name, company=excluded.company,
-                        category=excluded.category, tag_ids=excluded.tag_ids, integrity=excluded.integrity,
-                        last_seen=excluded.last_seen, last_scan=excluded.last_scan, via=excluded.via,
-                        tag_type=excluded.tag_type, tag_id=excluded.tag_id, tag_consent=excluded.tag_consent,
-                        tag_container=excluded.tag_container
-                    """, [.text(o.page), .text(r.url), .text(r.kind.rawValue), .text(r.host), .text(r.party.rawValue),
-                          .opt(r.vendor?.id), .opt(r.vendor?.name), .opt(r.vendor?.company), .opt(r.vendor?.category),
-                          .text(r.tagIDs.joined(separator: " ")), .opt(r.integrity), .text(time), .text(time),
-                          .int(scanID), .opt(r.via), .opt(r.tag?.type), .opt(r.tag?.id),
-                          .opt(r.tag.map { $0.consent.joined(separator: " ") }), .opt(r.tag?.container)])
-            }
+            return
+        }
+        if let json = storedForm { try storeObservation(o.report, page: o.page, json: json) }
+        c.groups.add(contentsOf: try recordIntegrity(o, scanID: scanID, at: time, unreachableAfter: c.unreachableAfter,
+                                                     seenThisCycle: &c.scriptsSeen))
+        for r in o.report.resources {
+            try db.query("""
+                INSERT INTO resources(page, url, kind, host, party, vendor_id, vendor_name, company, category, tag_ids,
+                                      integrity, first_seen, last_seen, last_scan, via, tag_type, tag_id, tag_consent,
+                                      tag_container)
+                VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                ON CONFLICT(page, url, kind) DO UPDATE SET host=excluded.host, party=excluded.party,
+                    vendor_id=excluded.vendor_id, vendor_name=excluded.vendor_name, company=excluded.company,
+                    category=excluded.category, tag_ids=excluded.tag_ids, integrity=excluded.integrity,
+                    last_seen=excluded.last_seen, last_scan=excluded.last_scan, via=excluded.via,
+                    tag_type=excluded.tag_type, tag_id=excluded.tag_id, tag_consent=excluded.tag_consent,
+                    tag_container=excluded.tag_container
+                """, [.text(o.page), .text(r.url), .text(r.kind.rawValue), .text(r.host), .text(r.party.rawValue),
+                      .opt(r.vendor?.id), .opt(r.vendor?.name), .opt(r.vendor?.company), .opt(r.vendor?.category),
+                      .text(r.tagIDs.joined(separator: " ")), .opt(r.integrity), .text(time), .text(time),
+                      .int(scanID), .opt(r.via), .opt(r.tag?.type), .opt(r.tag?.id),
+                      .opt(r.tag.map { $0.consent.joined(separator: " ") }), .opt(r.tag?.container)])
         }
     }
 
@@ -421,25 +423,11 @@ public final class Store {
             """, [.text(page), .opt(v.etag), .opt(v.lastModified), .text(v.bodySHA256), .text(json), .text(fingerprint)])
     }
 
-    /// The JSON of each freshly scanned page's report, by page, encoded on every core: on one
-    /// thread it was two thirds of `record` in the profile of a first cycle.
-    static func storedForms(_ observations: [PageObservation]) -> [String: String] {
-        let todo = observations.filter { $0.report.validators != nil && !$0.report.unchanged && $0.report.error == nil }
-        let out = Mutex<[String: String]>([:])
-        let chunks = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let encoder = JSONEncoder()
-            // URLs without `\/`: shorter, and read by `StoredReportReader` without its escape path.
-            encoder.outputFormatting = .withoutEscapingSlashes
-            var mine: [String: String] = [:]
-            var i = c
-            while i < todo.count {
-                if let data = try? encoder.encode(todo[i].report) { mine[todo[i].page] = String(decoding: data, as: UTF8.self) }
-                i += chunks
-            }
-            out.withLock { $0.merge(mine) { a, _ in a } }
-        }
-        return out.withLock { $0 }
+    /// The stored form of a freshly scanned page's report (`StoredReportWriter`), nil when the
+    /// page keeps none (no validators, unchanged, or failed).
+    static func storedForm(_ o: PageObservation) -> String? {
+        guard o.report.validators != nil && !o.report.unchanged && o.report.error == nil else { return nil }
+        return StoredReportWriter.encode(o.report)
     }
 
     /// The validators of every page with an observation stored under this `fingerprint`, by page

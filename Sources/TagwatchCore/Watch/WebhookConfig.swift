@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// `alerts.webhook: {url, format: json|slack, headers: {Name: value}, timeout: 10s, retry: 30s}`.
 public struct WebhookConfig: Sendable, Equatable {
@@ -14,7 +13,7 @@ public struct WebhookConfig: Sendable, Equatable {
 
     static let keys = ["url", "format", "headers", "timeout", "retry"]
 
-    static func load(file: String, node: Node) throws -> WebhookConfig {
+    static func load(file: String, node: YAMLNode) throws -> WebhookConfig {
         let m = try YAMLMap(file: file, node: node, what: "'alerts.webhook'")
         try m.checkKeys(keys, in: "'alerts.webhook'")
         guard let url = try m.string("url") else {
