@@ -205,8 +205,8 @@ private struct NoscriptText {
 /// The extraction state, fed by libxml2's SAX events for one document or fragment. A class:
 /// the C callbacks reach it through an unretained pointer in the parser context.
 fileprivate final class Walker {
-    var raw: [RawResource] = []
-    var inlineScripts: [String] = []
+    @exclusivity(unchecked) var raw: [RawResource] = []
+    @exclusivity(unchecked) var inlineScripts: [String] = []
     var baseHref: String?
     /// `<link rel=canonical href>` and `<meta property=og:url content>`, first of each.
     var canonical: String?
@@ -221,15 +221,18 @@ fileprivate final class Walker {
     /// A noscript's markup kept as text, parsed on its own: every element is in a noscript, every
     /// top-level element is walked, and libxml2 builds its tree without XML_PARSE_HUGE.
     private let isFragment: Bool
-    private var stack: [Frame] = []
+    // The walk's hot state skips the runtime's exclusivity checks (`swift_beginAccess` on every
+    // append and pop, 60,000 elements per 150 pages): one walker is only ever touched by its own
+    // parse on one thread, and no access to it spans a callback (a nested parse has its own walker).
+    @exclusivity(unchecked) private var stack: [Frame] = []
     private var noscriptOpen: Int
     private var svgOpen = 0
     /// Open elements the walk does not enter (inside a script or a skipped element).
     private var skipping = 0
     /// The text of the open inline JavaScript script, when one is being read.
-    private var scriptText: [UInt8]?
+    @exclusivity(unchecked) private var scriptText: [UInt8]?
     private var scriptOpen = false
-    private var noscripts: [NoscriptText] = []
+    @exclusivity(unchecked) private var noscripts: [NoscriptText] = []
     /// The first top-level element (nil before it), and whether it has ended.
     private var firstTop: Tag??
     private var firstTopEnded = false
