@@ -131,6 +131,42 @@ import TagwatchTestSupport
         #expect(try store.inventory().first?.lastSeen == "t3")
     }
 
+    /// A new state is made of `Store.pageSize` pages; a state made before (4 KiB pages, SQLite's
+    /// default) keeps its page size and is written and read as before. A report larger than a
+    /// page (an overflow chain) reads back whole either way.
+    @Test func newStatesTakeTheLargerPageAndOldOnesKeepTheirs() throws {
+        let tmp = try TempDir()
+        var report = PageReport(target: Target(source: .url("https://a.test/")), url: "https://a.test/", status: 200, error: nil,
+                                resources: (0..<400).map {
+                                    Resource(url: "https://x.test/\($0).js", host: "x.test", kind: .script, party: .third, vendor: nil)
+                                })
+        report.validators = PageValidators(etag: "\"1\"", lastModified: nil, bodySHA256: "ab")
+        let obs = PageObservation(page: "https://a.test/", target: "https://a.test/", labels: [], report: report,
+                                  findings: [finding(.unknownThirdParty, "https://a.test/", "x.test")])
+        func pageSize(_ path: String) throws -> Int? { try Database(path: path).query("PRAGMA page_size").first?.first?.int }
+        let new = tmp.path + "/new.sqlite"
+        let old = tmp.path + "/old.sqlite"
+        // A state as an earlier tagwatch made it: created with SQLite's default page size.
+        try Database(path: old).exec("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; CREATE TABLE t(x); DROP TABLE t;")
+        for path in [new, old] {
+            let store = try Store(path: path)
+            #expect(try store.record(cycle: [obs], started: "t1", finished: "t1", unreachableAfter: 2).map(\.event) == [.raised])
+            #expect(try store.storedReports(pages: ["https://a.test/"])["https://a.test/"]?.resources == report.resources)
+            #expect(try store.inventory().count == 400)
+        }
+        #expect(try pageSize(new) == Store.pageSize)
+        #expect(try pageSize(old) == 4096)
+        // Reopened, each keeps its size and its rows.
+        for path in [new, old] {
+            let store = try Store(path: path)
+            #expect(try store.record(cycle: [obs], started: "t2", finished: "t2", unreachableAfter: 2).isEmpty)
+            #expect(try store.scanCount() == 2)
+            #expect(try Database(path: path).query("PRAGMA integrity_check").first?.first?.string == "ok")
+        }
+        #expect(try pageSize(new) == Store.pageSize)
+        #expect(try pageSize(old) == 4096)
+    }
+
     /// A page answered 304 keeps its stored observation and takes the validators the server sent
     /// with the 304; the same validators again leave the row as it was.
     @Test func anUnchangedPageTakesItsNewValidators() throws {
