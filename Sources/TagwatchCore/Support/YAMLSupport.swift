@@ -1,4 +1,8 @@
 import Foundation
+// libyaml as Yams builds it (its `CYaml` target). Yams exports no product for it, so this import
+// rests on the module being in the build graph: a system libyaml instead would link a second copy
+// of the same C symbols beside Yams'. If a SwiftPM release refuses it, `Yams.compose` with
+// `Resolver.basic` is the fallback (bench/issue12/round3-startup.md).
 import CYaml
 import Yams
 
