@@ -701,46 +701,37 @@ public enum CatalogLoader {
 
     /// Loads one catalog file's YAML `text`; `path` names it in errors and lookups.
     public static func load(text: String, path: String, into catalog: inout Catalog, errors: inout [SourceError]) {
-        let root: YAMLNode?
+        guard let root = collecting(&errors, path: path, line: nil, { try YAMLMap.compose(file: path, text: text) }) else { return }
+        load(root: root, path: path, into: &catalog, errors: &errors)
+    }
+
+    /// `body`'s value, or nil with its error kept (a `SourceError` as it is, anything else
+    /// located at `path` and `line`): a catalog reports every bad file and entry, not the first.
+    private static func collecting<T>(_ errors: inout [SourceError], path: String, line: Int?, _ body: () throws -> T) -> T? {
         do {
-            root = try YAMLMap.compose(file: path, text: text)
+            return try body()
         } catch let e as SourceError {
             errors.append(e)
-            return
         } catch {
-            errors.append(SourceError(file: path, line: nil, "\(error)"))
-            return
+            errors.append(SourceError(file: path, line: line, "\(error)"))
         }
-        load(root: root, path: path, into: &catalog, errors: &errors)
+        return nil
     }
 
     /// Loads one catalog file's node tree (nil: an empty document).
     static func load(root node: YAMLNode?, path: String, into catalog: inout Catalog, errors: inout [SourceError]) {
         guard let node else { return }
-        let seq: [YAMLNode]
-        do {
+        let vendors = collecting(&errors, path: path, line: nil) { () throws -> [YAMLNode] in
             let root = try YAMLMap(file: path, node: node, what: "a vendor catalog file")
             try root.checkKeys(["vendors"], in: "a vendor catalog file")
-            guard let list = root.node("vendors") else { return }
+            guard let list = root.node("vendors") else { return [] }
             guard case .sequence(let s, _) = list else {
                 throw SourceError(file: path, line: list.line, "'vendors' must be a list of vendor entries")
             }
-            seq = s
-        } catch let e as SourceError {
-            errors.append(e)
-            return
-        } catch {
-            errors.append(SourceError(file: path, line: nil, "\(error)"))
-            return
+            return s
         }
-        for item in seq {
-            do {
-                try loadEntry(item, path: path, into: &catalog)
-            } catch let e as SourceError {
-                errors.append(e)
-            } catch {
-                errors.append(SourceError(file: path, line: item.line, "\(error)"))
-            }
+        for item in vendors ?? [] {
+            _ = collecting(&errors, path: path, line: item.line) { try loadEntry(item, path: path, into: &catalog) }
         }
     }
 

@@ -18,14 +18,11 @@ final class TextMemo {
     static let maxTextBytes = 64 * 1024
 
     /// `SnippetEvaluator.urls(in:)` by script text.
-    private var snippetURLs: [String: [String]] = [:]
-    private var snippetURLBytes = 0
+    private var snippetURLs = Table<String, [String]>()
     /// What `Detector` makes of a script's `gtag('config', …)` calls, by catalog generation and text.
-    private var gtagLoads: [TagIDKey: [Detector.GtagLoad]] = [:]
-    private var gtagLoadBytes = 0
+    private var gtagLoads = Table<TagIDKey, [Detector.GtagLoad]>()
     /// `Catalog.tagIDs(vendor:in:)` by catalog generation, vendor index and text.
-    private var tagIDs: [TagIDKey: [String]] = [:]
-    private var tagIDBytes = 0
+    private var tagIDs = Table<TagIDKey, [String]>()
 
     struct TagIDKey: Hashable {
         var catalog: UInt64
@@ -33,17 +30,30 @@ final class TextMemo {
         var text: String
     }
 
+    /// One bounded table: emptied whole when it reaches `entryLimit` entries or `byteLimit`
+    /// bytes of text (the texts that repeat come straight back).
+    struct Table<Key: Hashable, Value> {
+        private var entries: [Key: Value] = [:]
+        private var bytes = 0
+
+        subscript(key: Key) -> Value? { entries[key] }
+
+        mutating func keep(_ value: Value, for key: Key, textBytes size: Int) {
+            if entries.count >= TextMemo.entryLimit || bytes + size > TextMemo.byteLimit {
+                entries.removeAll(keepingCapacity: true)
+                bytes = 0
+            }
+            entries[key] = value
+            bytes += size
+        }
+    }
+
     func snippetURLs(_ text: String, _ compute: (String) -> [String]) -> [String] {
         let size = text.utf8.count
         guard size <= Self.maxTextBytes else { return compute(text) }
         if let urls = snippetURLs[text] { return urls }
         let urls = compute(text)
-        if snippetURLs.count >= Self.entryLimit || snippetURLBytes + size > Self.byteLimit {
-            snippetURLs.removeAll(keepingCapacity: true)
-            snippetURLBytes = 0
-        }
-        snippetURLs[text] = urls
-        snippetURLBytes += size
+        snippetURLs.keep(urls, for: text, textBytes: size)
         return urls
     }
 
@@ -53,12 +63,7 @@ final class TextMemo {
         let key = TagIDKey(catalog: catalog, vendor: -1, text: text)
         if let loads = gtagLoads[key] { return loads }
         let loads = compute(text)
-        if gtagLoads.count >= Self.entryLimit || gtagLoadBytes + size > Self.byteLimit {
-            gtagLoads.removeAll(keepingCapacity: true)
-            gtagLoadBytes = 0
-        }
-        gtagLoads[key] = loads
-        gtagLoadBytes += size
+        gtagLoads.keep(loads, for: key, textBytes: size)
         return loads
     }
 
@@ -71,12 +76,7 @@ final class TextMemo {
     func rememberTagIDs(_ ids: [String], catalog: UInt64, vendor: Int, text: String) {
         let size = text.utf8.count
         guard size <= Self.maxTextBytes else { return }
-        if tagIDs.count >= Self.entryLimit || tagIDBytes + size > Self.byteLimit {
-            tagIDs.removeAll(keepingCapacity: true)
-            tagIDBytes = 0
-        }
-        tagIDs[TagIDKey(catalog: catalog, vendor: vendor, text: text)] = ids
-        tagIDBytes += size
+        tagIDs.keep(ids, for: TagIDKey(catalog: catalog, vendor: vendor, text: text), textBytes: size)
     }
 
     private static let key: pthread_key_t = {
