@@ -354,6 +354,16 @@ public func runProgram(_ arguments: [String], timeout: Double = 120) throws -> R
 }
 
 /// Runs SQL on a state database with Python's sqlite3 (an independent reader); returns rows as text.
+/// The state's resources, each with `seen_scan`: the last scan that saw it. A page found
+/// unchanged records that sighting once, in `pages.resources_scan`, for its current resources
+/// (schema step 8), so a test asks this rather than `resources.last_scan` alone.
+public let resourcesSeen = """
+    (SELECT r.*, CASE WHEN p.resources_scan IS NOT NULL
+                       AND r.last_scan = (SELECT MAX(r2.last_scan) FROM resources r2 WHERE r2.page = r.page)
+                      THEN p.resources_scan ELSE r.last_scan END AS seen_scan
+     FROM resources r LEFT JOIN pages p ON p.url = r.page)
+    """
+
 public func sqlite(_ database: String, _ sql: String) throws -> [String] {
     let r = try runProgram(["python3", "-c", """
         import sqlite3, sys

@@ -131,6 +131,33 @@ import TagwatchTestSupport
         #expect(try store.inventory().first?.lastSeen == "t3")
     }
 
+    /// A page found unchanged is seen again in one row of `pages`; the inventory and the vendor
+    /// list read its resources as seen then. When the page changes, a resource it no longer has
+    /// keeps the last cycle that saw it (the unchanged one), not the one that wrote its row.
+    @Test func unchangedPagesAreSeenAgainWithoutRewritingTheirResources() throws {
+        let tmp = try TempDir()
+        let store = try Store(path: tmp.path + "/s.sqlite")
+        func observation(_ hosts: [String], unchanged: Bool = false) -> PageObservation {
+            var report = PageReport(target: Target(source: .url("https://a.test/")), url: "https://a.test/", status: 200, error: nil,
+                                    resources: hosts.map { Resource(url: "https://\($0)/a.js", host: $0, kind: .script, party: .third,
+                                                                   vendor: VendorRef(id: $0, name: $0, company: $0, category: "analytics")) })
+            report.unchanged = unchanged
+            return PageObservation(page: "https://a.test/", target: "https://a.test/", labels: [], report: report, findings: [])
+        }
+        func seen() throws -> [String: String] {
+            Dictionary(uniqueKeysWithValues: try store.inventory().map { ($0.host + ($0.current ? "" : " (gone)"), $0.lastSeen) })
+        }
+        _ = try store.record(cycle: [observation(["x.test", "y.test"])], started: "t1", finished: "t1", unreachableAfter: 2)
+        _ = try store.record(cycle: [observation(["x.test", "y.test"], unchanged: true)], started: "t2", finished: "t2", unreachableAfter: 2)
+        #expect(try seen() == ["x.test": "t2", "y.test": "t2"])
+        #expect(try store.vendorRows().map(\.lastSeen) == ["t2", "t2"])
+        _ = try store.record(cycle: [observation(["x.test"])], started: "t3", finished: "t3", unreachableAfter: 2)
+        #expect(try seen() == ["x.test": "t3", "y.test (gone)": "t2"])
+        _ = try store.record(cycle: [observation(["x.test"], unchanged: true)], started: "t4", finished: "t4", unreachableAfter: 2)
+        #expect(try seen() == ["x.test": "t4", "y.test (gone)": "t2"])
+        #expect(try store.inventory().map(\.firstSeen) == ["t1", "t1"])
+    }
+
     /// A new state is made of `Store.pageSize` pages; a state made before (4 KiB pages, SQLite's
     /// default) keeps its page size and is written and read as before. A report larger than a
     /// page (an overflow chain) reads back whole either way.

@@ -160,7 +160,7 @@ import TagwatchTestSupport
         try once()
         #expect(try notModifiedCount() == 2)
         #expect(logLines().isEmpty, "\(logLines())")
-        #expect(try sqlite(state, "SELECT count(*) FROM resources WHERE last_scan != (SELECT max(id) FROM scans)") == ["0"],
+        #expect(try sqlite(state, "SELECT count(*) FROM \(resourcesSeen) WHERE seen_scan != (SELECT max(id) FROM scans)") == ["0"],
                 "an unchanged page's resources are seen again")
 
         // A changed page is scanned again; the unchanged one still answers 304.
@@ -175,7 +175,7 @@ import TagwatchTestSupport
         #expect(try notModifiedCount() == 5)
         #expect(logLines().count == 1, "\(logLines())")
         #expect(try sqlite(state, "SELECT count(*) FROM alerts WHERE state = 'open'") == ["1"])
-        #expect(try sqlite(state, "SELECT count(*) FROM resources WHERE host = 'static.hotjar.com' AND last_scan = (SELECT max(id) FROM scans)") == ["1"])
+        #expect(try sqlite(state, "SELECT count(*) FROM \(resourcesSeen) WHERE host = 'static.hotjar.com' AND seen_scan = (SELECT max(id) FROM scans)") == ["1"])
 
         // The tag goes: the changed page is scanned again and the alert resolved, once.
         try setHome(hotjar: false)
@@ -484,7 +484,7 @@ import TagwatchTestSupport
         #expect(try sqlite(state, "PRAGMA integrity_check") == ["ok"])
         #expect(try sqlite(state, "SELECT count(*) FROM scans") == ["1"], "the killed cycle's scan row must not exist")
         #expect(try sqlite(state, "SELECT count(*) FROM pages") == ["2"])
-        #expect(try sqlite(state, "SELECT count(*) FROM resources WHERE last_scan > 1") == ["0"])
+        #expect(try sqlite(state, "SELECT count(*) FROM \(resourcesSeen) WHERE seen_scan > 1") == ["0"])
         #expect(try sqlite(state, "SELECT count(*) FROM resources WHERE page LIKE '%many.html%'") == ["0"])
 
         // The finished scan reads back whole, and the next cycle works on the same state.

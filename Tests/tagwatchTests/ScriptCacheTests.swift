@@ -90,7 +90,7 @@ import TagwatchTestSupport
         #expect(logLineCount() == 0)
         #expect(try sqlite(state, "SELECT url, sha384 FROM scripts ORDER BY url") == hashes)
         #expect(try sqlite(state, "SELECT count(*) FROM page_scripts WHERE last_scan != (SELECT max(id) FROM scans)") == ["0"])
-        #expect(try sqlite(state, "SELECT count(*) FROM resources WHERE host = 'static.hotjar.com' AND last_scan = (SELECT max(id) FROM scans)") == ["1"],
+        #expect(try sqlite(state, "SELECT count(*) FROM \(resourcesSeen) WHERE host = 'static.hotjar.com' AND seen_scan = (SELECT max(id) FROM scans)") == ["1"],
                 "what the stored container analysis loads is still current")
 
         // Marketing publishes a container with a Quora pixel nobody approved, and the shared script
@@ -112,7 +112,7 @@ import TagwatchTestSupport
         try once()
         #expect(try notModifiedCount() == 10)
         #expect(raised(since: lines).isEmpty, "\(raised(since: lines))")
-        #expect(try sqlite(state, "SELECT count(*) FROM resources WHERE vendor_id = 'quora-pixel' AND last_scan = (SELECT max(id) FROM scans)") == ["1"])
+        #expect(try sqlite(state, "SELECT count(*) FROM \(resourcesSeen) WHERE vendor_id = 'quora-pixel' AND seen_scan = (SELECT max(id) FROM scans)") == ["1"])
     }
 
     @Test func aStoredAnalysisThatCannotBeReadIsFetchedWholeAgain() throws {
@@ -125,7 +125,7 @@ import TagwatchTestSupport
         try once()
         #expect(try notModifiedCount() == 8)
         #expect(logLineCount() == 0)
-        #expect(try sqlite(state, "SELECT count(*) FROM resources WHERE host = 'static.hotjar.com' AND last_scan = (SELECT max(id) FROM scans)") == ["1"])
+        #expect(try sqlite(state, "SELECT count(*) FROM \(resourcesSeen) WHERE host = 'static.hotjar.com' AND seen_scan = (SELECT max(id) FROM scans)") == ["1"])
     }
 
     /// A third-party script the page loads fails every cycle (here: the loopback-only proxy
@@ -147,7 +147,7 @@ import TagwatchTestSupport
         #expect(try notModifiedCount() == 4, "both pages, the container and the shared script (asked for once)")
         #expect(try sqlite(state, "SELECT count(*) FROM page_cache WHERE report LIKE '%(stored) %'") == ["1"], "not rewritten")
         #expect(try sqlite(state, "SELECT count(*) FROM scripts WHERE last_error LIKE '(stored)%'") == ["0"])
-        #expect(try sqlite(state, "SELECT count(*) FROM resources WHERE page = '\(about)' AND last_scan != (SELECT max(id) FROM scans)") == ["0"])
+        #expect(try sqlite(state, "SELECT count(*) FROM \(resourcesSeen) WHERE page = '\(about)' AND seen_scan != (SELECT max(id) FROM scans)") == ["0"])
     }
 
     /// A state of schema 6 (page_cache without fingerprints, no script_cache) migrates to 7; its
@@ -157,12 +157,13 @@ import TagwatchTestSupport
         try once()
         // Back to what schema 6 wrote.
         for step in ["DROP TABLE script_cache", "ALTER TABLE page_cache DROP COLUMN fingerprint", "DROP INDEX resources_vendor_via",
-                     "DROP INDEX resources_host_via", "PRAGMA user_version = 6"] {
+                     "DROP INDEX resources_host_via", "ALTER TABLE pages DROP COLUMN resources_seen",
+                     "ALTER TABLE pages DROP COLUMN resources_scan", "PRAGMA user_version = 6"] {
             _ = try sqlite(state, step)
         }
         #expect(try sqlite(state, "SELECT count(*) FROM page_cache") == ["2"])
         try once()
-        #expect(try sqlite(state, "PRAGMA user_version") == ["7"])
+        #expect(try sqlite(state, "PRAGMA user_version") == ["8"])
         #expect(try sqlite(state, "SELECT count(*) FROM sqlite_master WHERE name IN ('resources_vendor_via', 'resources_host_via')") == ["2"])
         #expect(try sqlite(state, "EXPLAIN QUERY PLAN SELECT via FROM resources WHERE vendor_id = 'x' AND via IS NOT NULL AND via != '' GROUP BY via").joined().contains("resources_vendor_via"))
         #expect(try notModifiedCount() == 0, "no page or script was asked for conditionally from an unfingerprinted copy")

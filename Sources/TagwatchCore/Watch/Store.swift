@@ -29,7 +29,7 @@ public struct PageObservation: Sendable {
 /// and alerts with their events. Each cycle is written in one transaction, so a process
 /// killed at any moment leaves every finished scan whole.
 public final class Store {
-    static let schemaVersion = 7
+    static let schemaVersion = 8
     /// The page size of a state created now (`PRAGMA page_size`; an existing state keeps its own).
     static let pageSize = 16384
     let db: Database
@@ -151,6 +151,15 @@ public final class Store {
             CREATE INDEX resources_vendor_via ON resources(vendor_id, via) WHERE via IS NOT NULL AND via != '';
             CREATE INDEX resources_host_via ON resources(host, via) WHERE via IS NOT NULL AND via != '';
             """,
+            // 8: an unchanged page seen again in one row (issue 12). Marking its ~38 resource rows seen
+            // (rewriting each row whole) was a fifth of a steady-state cycle. Now `resources_seen` and
+            // `resources_scan` say when a later cycle found the page unchanged: its current resources
+            // (those of its latest `last_scan`) were seen then. They are written into the rows when the
+            // page next changes, and `resources` is read through `StoreQueries.seenSQL`.
+            """
+            ALTER TABLE pages ADD COLUMN resources_seen TEXT;
+            ALTER TABLE pages ADD COLUMN resources_scan INTEGER;
+            """,
         ]
         for v in version..<steps.count {
             try db.transaction {
@@ -214,10 +223,8 @@ public final class Store {
             // Nothing was parsed, and following found what the last scan found: the
             // resources are only seen again; scripts and headers are recorded as always
             // (their failures count, and their findings are this cycle's).
-            try db.query("""
-                UPDATE resources SET last_seen = ?, last_scan = ?
-                WHERE page = ? AND last_scan = (SELECT MAX(last_scan) FROM resources WHERE page = ?)
-                """, [.text(time), .int(scanID), .text(o.page), .text(o.page)])
+            try db.query("UPDATE pages SET resources_seen = ?, resources_scan = ? WHERE url = ?",
+                         [.text(time), .int(scanID), .text(o.page)])
             if let v = o.report.validators {
                 // Only when they changed: rewriting the row rebuilds it whole, stored report included.
                 try db.query("""
@@ -229,6 +236,15 @@ public final class Store {
                                                          seenThisCycle: &c.scriptsSeen))
             return
         }
+        // The page changed: the rows of its current resources take the time a later cycle found it
+        // unchanged (resources it no longer has keep it as their last sighting), then are upserted.
+        try db.query("""
+            UPDATE resources SET last_seen = p.resources_seen, last_scan = p.resources_scan
+            FROM pages p WHERE p.url = ?1 AND p.resources_scan IS NOT NULL AND resources.page = ?1
+              AND resources.last_scan = (SELECT MAX(last_scan) FROM resources WHERE page = ?1)
+            """, [.text(o.page)])
+        try db.query("UPDATE pages SET resources_seen = NULL, resources_scan = NULL WHERE url = ? AND resources_scan IS NOT NULL",
+                     [.text(o.page)])
         if let json = storedForm { try storeObservation(o.report, page: o.page, json: json) }
         c.groups.add(contentsOf: try recordIntegrity(o, scanID: scanID, at: time, unreachableAfter: c.unreachableAfter,
                                                      seenThisCycle: &c.scriptsSeen))
@@ -636,10 +652,10 @@ public final class Store {
     public func inventory() throws -> [InventoryRow] {
         try db.query("""
             SELECT r.page, r.url, r.kind, r.host, r.party, r.vendor_id, r.vendor_name, r.company, r.category, r.tag_ids,
-                   r.integrity, r.first_seen, r.last_seen,
-                   r.last_scan = (SELECT MAX(r2.last_scan) FROM resources r2 WHERE r2.page = r.page),
+                   r.integrity, r.first_seen, \(Self.seenSQL),
+                   \(Self.currentResource),
                    r.via, r.tag_type, r.tag_id, r.tag_consent, r.tag_container
-            FROM resources r ORDER BY r.page, r.party DESC, r.host, r.url
+            FROM resources r LEFT JOIN pages p ON p.url = r.page ORDER BY r.page, r.party DESC, r.host, r.url
             """).map { r in
             InventoryRow(page: r[0].string!, url: r[1].string!, kind: r[2].string!, host: r[3].string!, party: r[4].string!,
                          vendor: r[5].string.map { VendorRef(id: $0, name: r[6].string ?? $0, company: r[7].string ?? "", category: r[8].string ?? "") },

@@ -21,13 +21,18 @@ extension Store {
 
     /// Whether each resource's page saw it on that page's latest successful scan.
     static let currentResource = "r.last_scan = (SELECT MAX(r2.last_scan) FROM resources r2 WHERE r2.page = r.page)"
+    /// When a resource `r` was last seen, with its page as `p` (`LEFT JOIN pages p ON p.url = r.page`):
+    /// a page found unchanged since its resources were written records the sighting once, in
+    /// `pages.resources_seen`, for all its current resources (schema step 8).
+    static let seenSQL = "CASE WHEN p.resources_scan IS NOT NULL AND \(currentResource) THEN p.resources_seen ELSE r.last_seen END"
 
     public func vendorRows(includeUnknown: Bool = true) throws -> [VendorRow] {
         var rows: [VendorRow] = try db.query("""
             SELECT r.vendor_id, MAX(r.vendor_name), MAX(r.company), MAX(r.category),
                    COUNT(DISTINCT CASE WHEN \(Self.currentResource) THEN r.page END), COUNT(DISTINCT r.page),
-                   MIN(r.first_seen), MAX(r.last_seen)
-            FROM resources r WHERE r.party = 'third' AND r.vendor_id IS NOT NULL GROUP BY r.vendor_id
+                   MIN(r.first_seen), MAX(\(Self.seenSQL))
+            FROM resources r LEFT JOIN pages p ON p.url = r.page
+            WHERE r.party = 'third' AND r.vendor_id IS NOT NULL GROUP BY r.vendor_id
             """).map { r in
             VendorRow(vendor: VendorRef(id: r[0].string!, name: r[1].string ?? r[0].string!, company: r[2].string ?? "",
                                         category: r[3].string ?? ""),
@@ -37,8 +42,9 @@ extension Store {
         if includeUnknown {
             rows += try db.query("""
                 SELECT r.host, COUNT(DISTINCT CASE WHEN \(Self.currentResource) THEN r.page END), COUNT(DISTINCT r.page),
-                       MIN(r.first_seen), MAX(r.last_seen)
-                FROM resources r WHERE r.party = 'third' AND r.vendor_id IS NULL AND r.kind != 'form' GROUP BY r.host
+                       MIN(r.first_seen), MAX(\(Self.seenSQL))
+                FROM resources r LEFT JOIN pages p ON p.url = r.page
+                WHERE r.party = 'third' AND r.vendor_id IS NULL AND r.kind != 'form' GROUP BY r.host
                 """).map { r in
                 VendorRow(vendor: nil, subject: r[0].string!, pages: r[1].int ?? 0, pagesEver: r[2].int ?? 0,
                           firstSeen: r[3].string ?? "", lastSeen: r[4].string ?? "", via: [])
