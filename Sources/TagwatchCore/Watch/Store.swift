@@ -191,7 +191,11 @@ public final class Store {
     func write(_ o: PageObservation, storedForm: String?, into c: CycleRecorder, scanID: Int, at time: String) throws {
         // What the state held for the page (a page listed twice sees its first row, as the table has it).
         var prior: Int?
-        try db.forEach("SELECT failures FROM pages WHERE url = ?", [.text(o.page)]) { r in prior = r[0].int }
+        var seenSinceWritten = false
+        try db.forEach("SELECT failures, resources_scan IS NOT NULL FROM pages WHERE url = ?", [.text(o.page)]) { r in
+            prior = r[0].int
+            seenSinceWritten = r[1].int == 1
+        }
         let failures = o.report.error == nil ? 0 : (prior ?? 0) + 1
         c.pages += 1
         c.resources += o.report.resources.count
@@ -238,13 +242,14 @@ public final class Store {
         }
         // The page changed: the rows of its current resources take the time a later cycle found it
         // unchanged (resources it no longer has keep it as their last sighting), then are upserted.
-        try db.query("""
-            UPDATE resources SET last_seen = p.resources_seen, last_scan = p.resources_scan
-            FROM pages p WHERE p.url = ?1 AND p.resources_scan IS NOT NULL AND resources.page = ?1
-              AND resources.last_scan = (SELECT MAX(last_scan) FROM resources WHERE page = ?1)
-            """, [.text(o.page)])
-        try db.query("UPDATE pages SET resources_seen = NULL, resources_scan = NULL WHERE url = ? AND resources_scan IS NOT NULL",
-                     [.text(o.page)])
+        if seenSinceWritten {
+            try db.query("""
+                UPDATE resources SET last_seen = p.resources_seen, last_scan = p.resources_scan
+                FROM pages p WHERE p.url = ?1 AND resources.page = ?1
+                  AND resources.last_scan = (SELECT MAX(last_scan) FROM resources WHERE page = ?1)
+                """, [.text(o.page)])
+            try db.query("UPDATE pages SET resources_seen = NULL, resources_scan = NULL WHERE url = ?", [.text(o.page)])
+        }
         if let json = storedForm { try storeObservation(o.report, page: o.page, json: json) }
         c.groups.add(contentsOf: try recordIntegrity(o, scanID: scanID, at: time, unreachableAfter: c.unreachableAfter,
                                                      seenThisCycle: &c.scriptsSeen))
