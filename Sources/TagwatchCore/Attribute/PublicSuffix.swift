@@ -1,7 +1,4 @@
 import CPSL
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Registrable domains from the Public Suffix List, through libpsl and Debian's list
 /// (libpsl picks the newer of the system file and its built-in copy).
@@ -62,19 +59,8 @@ final class DomainCache {
     static let limit = 4096
     var domains: [String: String] = [:]
 
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key) { p in
-            if let p { Unmanaged<DomainCache>.fromOpaque(p).release() }
-        }
-        return key
-    }()
+    private static let perThread = PerThread { DomainCache() }
 
     /// This thread's cache, made on first use and released when the thread ends.
-    static var current: DomainCache {
-        if let p = pthread_getspecific(key) { return Unmanaged<DomainCache>.fromOpaque(p).takeUnretainedValue() }
-        let cache = DomainCache()
-        pthread_setspecific(key, Unmanaged.passRetained(cache).toOpaque())
-        return cache
-    }
+    static var current: DomainCache { perThread.current }
 }

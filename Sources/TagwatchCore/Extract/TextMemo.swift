@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Results of pure functions of a text that every page of a site repeats: the same tag snippets
 /// (GTM, Meta Pixel, OneTrust…) and the same vendor URLs come back on page after page, and
 /// evaluating a loader snippet's URLs, running a vendor's tag-id regular expressions over a
@@ -79,19 +75,8 @@ final class TextMemo {
         tagIDs.keep(ids, for: TagIDKey(catalog: catalog, vendor: vendor, text: text), textBytes: size)
     }
 
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key) { p in
-            if let p { Unmanaged<TextMemo>.fromOpaque(p).release() }
-        }
-        return key
-    }()
+    private static let perThread = PerThread { TextMemo() }
 
     /// This thread's memo, made on first use and released when the thread ends.
-    static var current: TextMemo {
-        if let p = pthread_getspecific(key) { return Unmanaged<TextMemo>.fromOpaque(p).takeUnretainedValue() }
-        let memo = TextMemo()
-        pthread_setspecific(key, Unmanaged.passRetained(memo).toOpaque())
-        return memo
-    }
+    static var current: TextMemo { perThread.current }
 }
