@@ -364,6 +364,16 @@ public let resourcesSeen = """
      FROM resources r LEFT JOIN pages p ON p.url = r.page)
     """
 
+/// The state's page_scripts rows, each with `seen_at` and `seen_scan`: when a cycle last wrote or
+/// saw it. A page found unchanged with the same script rows records that sighting once, in
+/// `pages.scripts_seen` and `pages.scripts_scan`, for its current rows (schema step 9).
+public let pageScriptsSeen = """
+    (SELECT s.*, CASE WHEN p.scripts_scan IS NOT NULL AND s.last_scan = m.latest THEN p.scripts_seen ELSE s.last_seen END AS seen_at,
+                 CASE WHEN p.scripts_scan IS NOT NULL AND s.last_scan = m.latest THEN p.scripts_scan ELSE s.last_scan END AS seen_scan
+     FROM page_scripts s LEFT JOIN pages p ON p.url = s.page
+     JOIN (SELECT page, MAX(last_scan) AS latest FROM page_scripts GROUP BY page) m ON m.page = s.page)
+    """
+
 public func sqlite(_ database: String, _ sql: String) throws -> [String] {
     let r = try runProgram(["python3", "-c", """
         import sqlite3, sys

@@ -46,6 +46,101 @@ import TagwatchTestSupport
         #expect(row.lastChanged == "2026-11-30T10:06:30Z")
     }
 
+    /// The page_scripts rows as a reader takes them (a sighting in `pages` applied), for comparing states.
+    func scriptRows(_ path: String) throws -> [String] {
+        try sqlite(path, "SELECT page, url, kind, integrity, sri, via, first_seen, seen_at, seen_scan FROM \(pageScriptsSeen) ORDER BY page, url")
+    }
+
+    /// Schema step 9: a page found unchanged whose script rows would be written as they are is seen
+    /// again in one row of `pages`. Read through the sighting, the rows must be what writing every
+    /// row every cycle gives (the second store, told each page changed), after every cycle: scripts
+    /// gone keep the last cycle that saw them, rows that differ are written, pages without scripts
+    /// or outside the integrity scope leave the rows and their sighting alone.
+    @Test func anUnchangedPageSeesItsScriptRowsAgainInOneRow() throws {
+        let dir = try temporaryDirectory("tw-integrity-seen")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sighted = try Store(path: dir + "/sighted.sqlite"), written = try Store(path: dir + "/written.sqlite")
+        let a = script("a"), pinned = ScriptRecord(url: "https://cdn.vendor.test/pinned.js", kind: "script",
+                                                  integrity: "sha384-" + ScriptDigest(of: Array("p".utf8)).sha384,
+                                                  digest: ScriptDigest(of: Array("p".utf8)))
+        var c = script("c", url: "https://cdn.vendor.test/c.js")
+        c.via = "https://www.googletagmanager.com/gtm.js?id=GTM-X"
+        var cElsewhere = c
+        cElsewhere.via = "https://cdn.vendor.test/loader.js"
+        // (scripts, unchanged, in the integrity scope)
+        let cycles: [([ScriptRecord], Bool, Bool)] = [
+            ([a, pinned, c], false, true),  // first: written
+            ([a, pinned, c], true, true),   // unchanged, no digest yet: written, digest kept
+            ([a, pinned, c], true, true),   // unchanged, same rows: seen again
+            ([a, pinned, c], true, true),
+            ([a, pinned], false, true),     // changed: c gone, keeps cycle 4
+            ([a, pinned], true, true),      // seen again (the changed page's digest)
+            ([a, pinned, cElsewhere], true, true),  // other rows: written (after taking the sighting)
+            ([a, pinned, cElsewhere], true, true),
+            ([], true, true),               // no scripts: nothing written, the sighting stands
+            ([a, pinned, cElsewhere], true, false),  // outside the scope: nothing written
+            ([a, pinned, cElsewhere], true, true),
+            ([a], true, true),
+        ]
+        for (n, (scripts, unchanged, integrity)) in cycles.enumerated() {
+            var o = observation(scripts)
+            o.integrity = integrity
+            o.report.unchanged = unchanged
+            var w = o
+            w.report.unchanged = false
+            let time = "2026-11-30T11:\(String(format: "%02d", n)):00Z"
+            _ = try sighted.record(cycle: [o], started: time, finished: time, unreachableAfter: 2)
+            _ = try written.record(cycle: [w], started: time, finished: time, unreachableAfter: 2)
+            #expect(try scriptRows(dir + "/sighted.sqlite") == scriptRows(dir + "/written.sqlite"), "after cycle \(n + 1)")
+            #expect(try sighted.scriptInventory().map { "\($0.url) \($0.pages) \($0.integrityMethod)" }
+                    == written.scriptInventory().map { "\($0.url) \($0.pages) \($0.integrityMethod)" }, "after cycle \(n + 1)")
+        }
+        // The rows were seen again without being rewritten (cycles 3 and 4 left them as cycle 2 wrote them).
+        #expect(try sqlite(dir + "/written.sqlite", "SELECT count(*) FROM pages WHERE scripts_digest IS NOT NULL") == ["0"])
+        #expect(try sqlite(dir + "/sighted.sqlite", "SELECT url, last_scan FROM page_scripts ORDER BY url") == [
+            "https://cdn.vendor.test/c.js|11", "https://cdn.vendor.test/pinned.js|11", "https://cdn.vendor.test/v.js|12"])
+        #expect(try scriptRows(dir + "/sighted.sqlite").map { $0.split(separator: "|").suffix(2).joined(separator: "|") } == [
+            "2026-11-30T11:10:00Z|11", "2026-11-30T11:10:00Z|11", "2026-11-30T11:11:00Z|12"])
+    }
+
+    /// A state of schema 8 (no sighting columns) keeps its rows' meaning: migrated to 9, its
+    /// page_scripts rows read as they did, the next unchanged cycle writes them (and their digest),
+    /// the one after sees them again; read through the sighting they are always as written.
+    @Test func schemaEightStatesMigrateWithTheirScriptRowsAsTheyWere() throws {
+        let dir = try temporaryDirectory("tw-integrity-step8")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/state.sqlite"
+        let scripts = [script("a"), script("b", url: "https://cdn.vendor.test/b.js")]
+        func cycle(_ n: Int, unchanged: Bool) throws {
+            var o = observation(scripts)
+            o.report.unchanged = unchanged
+            _ = try Store(path: path).record(cycle: [o], started: "s\(n)", finished: "2026-11-30T12:0\(n):00Z", unreachableAfter: 2)
+        }
+        try cycle(1, unchanged: false)
+        try cycle(2, unchanged: true)
+        // Back to what schema 8 wrote: page_scripts rows hold their own sightings.
+        for step in ["ALTER TABLE pages DROP COLUMN scripts_digest", "ALTER TABLE pages DROP COLUMN scripts_seen",
+                     "ALTER TABLE pages DROP COLUMN scripts_scan", "PRAGMA user_version = 8"] {
+            _ = try sqlite(path, step)
+        }
+        let before = try sqlite(path, "SELECT * FROM page_scripts ORDER BY page, url")
+        #expect(before.count == 2 && before.allSatisfy { $0.hasSuffix("|2026-11-30T12:01:00Z|2026-11-30T12:02:00Z|2") })
+        let inventory = try Store(path: path).scriptInventory().map { "\($0.url) \($0.pages) \($0.firstSeen)" }
+        #expect(try sqlite(path, "PRAGMA user_version") == ["9"])
+        #expect(try sqlite(path, "SELECT count(*) FROM pages WHERE scripts_digest IS NULL AND scripts_seen IS NULL AND scripts_scan IS NULL") == ["1"])
+        #expect(try sqlite(path, "SELECT * FROM page_scripts ORDER BY page, url") == before, "the migration leaves the rows as they were")
+        #expect(try scriptRows(path).map { $0.split(separator: "|").suffix(2).joined(separator: "|") }
+                == ["2026-11-30T12:02:00Z|2", "2026-11-30T12:02:00Z|2"])
+        try cycle(3, unchanged: true)
+        #expect(try sqlite(path, "SELECT count(*) FROM page_scripts WHERE last_scan = 3") == ["2"], "written once more, with a digest")
+        #expect(try sqlite(path, "SELECT count(*) FROM pages WHERE scripts_digest IS NOT NULL AND scripts_scan IS NULL") == ["1"])
+        try cycle(4, unchanged: true)
+        #expect(try sqlite(path, "SELECT count(*) FROM page_scripts WHERE last_scan = 3") == ["2"], "seen again, not rewritten")
+        #expect(try scriptRows(path).map { $0.split(separator: "|").suffix(3).joined(separator: "|") }
+                == ["2026-11-30T12:01:00Z|2026-11-30T12:04:00Z|4", "2026-11-30T12:01:00Z|2026-11-30T12:04:00Z|4"])
+        #expect(try Store(path: path).scriptInventory().map { "\($0.url) \($0.pages) \($0.firstSeen)" } == inventory)
+    }
+
     @Test func aContainerChangeSaysWhichTagsCameAndWent() throws {
         let dir = try temporaryDirectory("tw-integrity-store")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -89,7 +89,7 @@ import TagwatchTestSupport
         #expect(try notModifiedCount() == 4)
         #expect(logLineCount() == 0)
         #expect(try sqlite(state, "SELECT url, sha384 FROM scripts ORDER BY url") == hashes)
-        #expect(try sqlite(state, "SELECT count(*) FROM page_scripts WHERE last_scan != (SELECT max(id) FROM scans)") == ["0"])
+        #expect(try sqlite(state, "SELECT count(*) FROM \(pageScriptsSeen) WHERE seen_scan != (SELECT max(id) FROM scans)") == ["0"])
         #expect(try sqlite(state, "SELECT count(*) FROM \(resourcesSeen) WHERE host = 'static.hotjar.com' AND seen_scan = (SELECT max(id) FROM scans)") == ["1"],
                 "what the stored container analysis loads is still current")
 
@@ -158,12 +158,14 @@ import TagwatchTestSupport
         // Back to what schema 6 wrote.
         for step in ["DROP TABLE script_cache", "ALTER TABLE page_cache DROP COLUMN fingerprint", "DROP INDEX resources_vendor_via",
                      "DROP INDEX resources_host_via", "ALTER TABLE pages DROP COLUMN resources_seen",
-                     "ALTER TABLE pages DROP COLUMN resources_scan", "PRAGMA user_version = 6"] {
+                     "ALTER TABLE pages DROP COLUMN resources_scan", "ALTER TABLE pages DROP COLUMN scripts_digest",
+                     "ALTER TABLE pages DROP COLUMN scripts_seen", "ALTER TABLE pages DROP COLUMN scripts_scan",
+                     "PRAGMA user_version = 6"] {
             _ = try sqlite(state, step)
         }
         #expect(try sqlite(state, "SELECT count(*) FROM page_cache") == ["2"])
         try once()
-        #expect(try sqlite(state, "PRAGMA user_version") == ["8"])
+        #expect(try sqlite(state, "PRAGMA user_version") == ["9"])
         #expect(try sqlite(state, "SELECT count(*) FROM sqlite_master WHERE name IN ('resources_vendor_via', 'resources_host_via')") == ["2"])
         #expect(try sqlite(state, "EXPLAIN QUERY PLAN SELECT via FROM resources WHERE vendor_id = 'x' AND via IS NOT NULL AND via != '' GROUP BY via").joined().contains("resources_vendor_via"))
         #expect(try notModifiedCount() == 0, "no page or script was asked for conditionally from an unfingerprinted copy")

@@ -9,16 +9,92 @@ struct ScriptChange {
     var lastError: String?
 }
 
+/// What `pages` holds of a page's `page_scripts` rows (schema step 9): `digest`, the
+/// `Store.pageScriptsDigest` of the rows the page's last write of them upserted (nil: not
+/// known), and `seen`/`scan`, the cycle that last found the page unchanged with those same rows
+/// (nil: the rows' own `last_seen`/`last_scan` say it).
+struct PageScriptsState {
+    var digest: [UInt8]?
+    var seen: String?
+    var scan: Int?
+
+    /// The sighting the page's current rows take before they are written again.
+    var sighting: (seen: String, scan: Int)? { seen.flatMap { s in scan.map { (s, $0) } } }
+}
+
+/// How a page's `page_scripts` rows are recorded this cycle.
+enum PageScriptRows {
+    /// Upserted one by one; `materialize`: the sighting the page's current rows (those of its
+    /// latest `last_scan`) take first, so a script the page no longer loads keeps it.
+    case write(materialize: (seen: String, scan: Int)?)
+    /// The same rows as the page's last write of them: seen again in `pages.scripts_seen`
+    /// (written by the caller) instead of rewriting each row.
+    case seenAgain
+}
+
 extension Store {
+    /// A digest of the `page_scripts` rows `recordIntegrity` upserts for `scripts`, in order
+    /// (url, kind, integrity, sri, via; lengths prefixed, nil told apart from empty): equal
+    /// digests mean the same upserts, so the same rows. SHA-256, so no page can forge a match.
+    static func pageScriptsDigest(_ scripts: [ScriptRecord]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(scripts.count * 128)
+        func add(_ s: String?) {
+            guard let s else {
+                bytes.append(0xFF)
+                return
+            }
+            bytes.append(0)
+            var n = s.utf8.count
+            for _ in 0..<8 {
+                bytes.append(UInt8(truncatingIfNeeded: n))
+                n >>= 8
+            }
+            bytes.append(contentsOf: s.utf8)
+        }
+        for s in scripts {
+            add(s.url)
+            add(s.kind)
+            add(s.integrity)
+            add(Self.sri(s))
+            add(s.via)
+        }
+        return Digest.bytes("SHA256", bytes)
+    }
+
+    /// What the page's `integrity` attribute says of the bytes had this cycle (`page_scripts.sri`).
+    static func sri(_ s: ScriptRecord) -> String? {
+        s.integrity.flatMap { attr in s.digest.map { SubresourceIntegrity.verify(attr, $0).rawValue } }
+    }
+
     /// Records a page's scripts (hash, size, container version) and security headers, and returns
     /// the findings their changes make: `script-changed` (high on pages with an integrity label,
     /// medium elsewhere), `script-unavailable` after `unreachableAfter` failed cycles (the last
     /// good hash is kept: a failure is never a change), `header-changed` on labelled pages.
+    /// `rows`: whether the page's `page_scripts` rows are upserted or only seen again.
     func recordIntegrity(_ o: PageObservation, scanID: Int, at now: String, unreachableAfter: Int,
-                         seenThisCycle: inout [String: ScriptChange]) throws -> [Finding] {
+                         seenThisCycle: inout [String: ScriptChange],
+                         rows: PageScriptRows = .write(materialize: nil)) throws -> [Finding] {
         guard o.integrity else { return [] }
         var findings: [Finding] = []
-        let byURL = Dictionary(o.report.resources.map { ($0.url, $0) }, uniquingKeysWith: { a, _ in a })
+        // Only a finding names a vendor: the page's resources by URL are looked up then (building
+        // this dictionary for every page was most of this function's own time in a steady cycle).
+        var byURL: [String: Resource]?
+        func vendor(_ url: String) -> VendorRef? {
+            if byURL == nil { byURL = Dictionary(o.report.resources.map { ($0.url, $0) }, uniquingKeysWith: { a, _ in a }) }
+            return byURL?[url]?.vendor
+        }
+        var upsert = true
+        switch rows {
+        case .seenAgain: upsert = false
+        case .write(let sighting?) where !o.report.scripts.isEmpty:
+            // The latest scan is read first, so the rows updated are exactly those it wrote.
+            if let latest = try db.query("SELECT MAX(last_scan) FROM page_scripts WHERE page = ?", [.text(o.page)]).first?.first?.int {
+                try db.query("UPDATE page_scripts SET last_seen = ?, last_scan = ? WHERE page = ? AND last_scan = ?",
+                             [.text(sighting.seen), .int(sighting.scan), .text(o.page), .int(latest)])
+            }
+        case .write: break
+        }
         for s in o.report.scripts {
             let change: ScriptChange
             if let known = seenThisCycle[s.url] {
@@ -27,22 +103,22 @@ extension Store {
                 change = try updateScript(s, at: now)
                 seenThisCycle[s.url] = change
             }
-            try db.query("""
-                INSERT INTO page_scripts(page, url, kind, integrity, sri, via, first_seen, last_seen, last_scan)
-                VALUES(?,?,?,?,?,?,?,?,?)
-                ON CONFLICT(page, url) DO UPDATE SET kind=excluded.kind, integrity=excluded.integrity, sri=excluded.sri,
-                    via=excluded.via, last_seen=excluded.last_seen, last_scan=excluded.last_scan
-                """, [.text(o.page), .text(s.url), .text(s.kind), .opt(s.integrity),
-                      .opt(s.integrity.flatMap { attr in s.digest.map { SubresourceIntegrity.verify(attr, $0).rawValue } }),
-                      .opt(s.via), .text(now), .text(now), .int(scanID)])
-            let vendor = byURL[s.url]?.vendor
+            if upsert {
+                try db.query("""
+                    INSERT INTO page_scripts(page, url, kind, integrity, sri, via, first_seen, last_seen, last_scan)
+                    VALUES(?,?,?,?,?,?,?,?,?)
+                    ON CONFLICT(page, url) DO UPDATE SET kind=excluded.kind, integrity=excluded.integrity, sri=excluded.sri,
+                        via=excluded.via, last_seen=excluded.last_seen, last_scan=excluded.last_scan
+                    """, [.text(o.page), .text(s.url), .text(s.kind), .opt(s.integrity), .opt(Self.sri(s)),
+                          .opt(s.via), .text(now), .text(now), .int(scanID)])
+            }
             if let d = change.description, !o.expectedChanges.contains(s.url) {
                 findings.append(Finding(kind: .scriptChanged, severity: o.integrityLabelled ? .high : .medium, page: o.page,
-                                        vendor: vendor, subject: s.url, resourceURL: s.url,
+                                        vendor: vendor(s.url), subject: s.url, resourceURL: s.url,
                                         message: "The \(s.kind) \(s.url) on \(o.page) changed: \(d)."))
             }
             if change.failures >= unreachableAfter {
-                findings.append(Finding(kind: .scriptUnavailable, severity: .medium, page: o.page, vendor: vendor, subject: s.url,
+                findings.append(Finding(kind: .scriptUnavailable, severity: .medium, page: o.page, vendor: vendor(s.url), subject: s.url,
                                         resourceURL: s.url,
                                         message: "The \(s.kind) \(s.url) on \(o.page) could not be had for \(change.failures) cycles (\(change.lastError ?? "no answer")); its last good hash is kept."))
             }

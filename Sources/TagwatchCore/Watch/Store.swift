@@ -29,7 +29,7 @@ public struct PageObservation: Sendable {
 /// and alerts with their events. Each cycle is written in one transaction, so a process
 /// killed at any moment leaves every finished scan whole.
 public final class Store {
-    static let schemaVersion = 8
+    static let schemaVersion = 9
     /// The page size of a state created now (`PRAGMA page_size`; an existing state keeps its own).
     static let pageSize = 16384
     let db: Database
@@ -160,6 +160,19 @@ public final class Store {
             ALTER TABLE pages ADD COLUMN resources_seen TEXT;
             ALTER TABLE pages ADD COLUMN resources_scan INTEGER;
             """,
+            // 9: the same for an unchanged page's script rows (issue 12): upserting its ~9
+            // page_scripts rows was a quarter of the collecting thread in a steady-state cycle.
+            // `scripts_digest` is the digest of the page_scripts rows the page's last write of them
+            // upserted (`Store.pageScriptsDigest`; NULL: not known). When an unchanged page would
+            // upsert rows of the same digest, `scripts_seen` and `scripts_scan` say when instead:
+            // its current rows (those of its latest `last_scan`) were seen then. They are written
+            // into the rows before the rows are written again. Rows of states from step 8 have
+            // neither (NULL), so they read as before and are written once more, with a digest.
+            """
+            ALTER TABLE pages ADD COLUMN scripts_digest BLOB;
+            ALTER TABLE pages ADD COLUMN scripts_seen TEXT;
+            ALTER TABLE pages ADD COLUMN scripts_scan INTEGER;
+            """,
         ]
         for v in version..<steps.count {
             try db.transaction {
@@ -192,9 +205,12 @@ public final class Store {
         // What the state held for the page (a page listed twice sees its first row, as the table has it).
         var prior: Int?
         var seenSinceWritten = false
-        try db.forEach("SELECT failures, resources_scan IS NOT NULL FROM pages WHERE url = ?", [.text(o.page)]) { r in
+        var scriptRows = PageScriptsState()
+        try db.forEach("SELECT failures, resources_scan IS NOT NULL, scripts_digest, scripts_seen, scripts_scan FROM pages WHERE url = ?",
+                       [.text(o.page)]) { r in
             prior = r[0].int
             seenSinceWritten = r[1].int == 1
+            scriptRows = PageScriptsState(digest: r[2].bytes, seen: r[3].string, scan: r[4].int)
         }
         let failures = o.report.error == nil ? 0 : (prior ?? 0) + 1
         c.pages += 1
@@ -226,9 +242,26 @@ public final class Store {
         if o.report.unchanged {
             // Nothing was parsed, and following found what the last scan found: the
             // resources are only seen again; scripts and headers are recorded as always
-            // (their failures count, and their findings are this cycle's).
-            try db.query("UPDATE pages SET resources_seen = ?, resources_scan = ? WHERE url = ?",
-                         [.text(time), .int(scanID), .text(o.page)])
+            // (their failures count, and their findings are this cycle's), but the page's
+            // script rows are only seen again when they would be written as they are.
+            var rows = PageScriptRows.write(materialize: nil)
+            var scripts = scriptRows
+            if o.integrity && !o.report.scripts.isEmpty {
+                let digest = Self.pageScriptsDigest(o.report.scripts)
+                if digest == scriptRows.digest {
+                    rows = .seenAgain
+                    scripts.seen = time
+                    scripts.scan = scanID
+                } else {
+                    rows = .write(materialize: scriptRows.sighting)
+                    scripts = PageScriptsState(digest: digest)
+                }
+            }
+            try db.query("""
+                UPDATE pages SET resources_seen = ?, resources_scan = ?, scripts_digest = ?, scripts_seen = ?, scripts_scan = ?
+                WHERE url = ?
+                """, [.text(time), .int(scanID), scripts.digest.map { .blob($0) } ?? .null, .opt(scripts.seen),
+                      scripts.scan.map { .int($0) } ?? .null, .text(o.page)])
             if let v = o.report.validators {
                 // Only when they changed: rewriting the row rebuilds it whole, stored report included.
                 try db.query("""
@@ -237,7 +270,7 @@ public final class Store {
                     """, [.opt(v.etag), .opt(v.lastModified), .text(o.page)])
             }
             c.groups.add(contentsOf: try recordIntegrity(o, scanID: scanID, at: time, unreachableAfter: c.unreachableAfter,
-                                                         seenThisCycle: &c.scriptsSeen))
+                                                         seenThisCycle: &c.scriptsSeen, rows: rows))
             return
         }
         // The page changed: the rows of its current resources take the time a later cycle found it
@@ -251,8 +284,16 @@ public final class Store {
             try db.query("UPDATE pages SET resources_seen = NULL, resources_scan = NULL WHERE url = ?", [.text(o.page)])
         }
         if let json = storedForm { try storeObservation(o.report, page: o.page, json: json) }
+        // Its script rows are written as always; when `pages` holds a sighting or digest of them,
+        // they take the sighting first, and the digest becomes that of the rows written now.
+        var rows = PageScriptRows.write(materialize: nil)
+        if o.integrity && !o.report.scripts.isEmpty && (scriptRows.digest != nil || scriptRows.scan != nil) {
+            rows = .write(materialize: scriptRows.sighting)
+            try db.query("UPDATE pages SET scripts_digest = ?, scripts_seen = NULL, scripts_scan = NULL WHERE url = ?",
+                         [.blob(Self.pageScriptsDigest(o.report.scripts)), .text(o.page)])
+        }
         c.groups.add(contentsOf: try recordIntegrity(o, scanID: scanID, at: time, unreachableAfter: c.unreachableAfter,
-                                                     seenThisCycle: &c.scriptsSeen))
+                                                     seenThisCycle: &c.scriptsSeen, rows: rows))
         for r in o.report.resources {
             try db.query("""
                 INSERT INTO resources(page, url, kind, host, party, vendor_id, vendor_name, company, category, tag_ids,
