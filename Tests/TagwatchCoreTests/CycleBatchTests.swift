@@ -135,6 +135,52 @@ import TagwatchTestSupport
     }
 }
 
+extension CycleBatchTests {
+    /// The next batch's stored state is read while a batch is scanned; a page listed in both
+    /// batches is read only once the first batch was written, so its second listing asks with the
+    /// validators its first listing just stored (a 304), as when batches were read one after another.
+    @Test func aPageListedInTwoBatchesReadsWhatTheFirstWrote() throws {
+        let tmp = try TempDir("tw-batches-twice")
+        let site = tmp.path + "/site"
+        try FileManager.default.createDirectory(atPath: site, withIntermediateDirectories: true)
+        for name in ["a", "b", "c"] {
+            try "<!doctype html><html><head><title>\(name)</title></head><body>\(Self.unknown)</body></html>"
+                .write(toFile: site + "/\(name).html", atomically: true, encoding: .utf8)
+        }
+        try "vendors: {}\n".write(toFile: tmp.path + "/approved.yaml", atomically: true, encoding: .utf8)
+        let server = try TestServer(root: site)
+        defer { server.stop() }
+        let path = tmp.path + "/twice.yaml"
+        try """
+            targets:
+            \(["b", "a", "a", "c"].map { "  - url: \(server.url("/\($0).html"))" }.joined(separator: "\n"))
+            first_party: [127.0.0.1]
+            timeout: 30s
+            rules: \(Repo.rules)
+            registry: \(tmp.path)/approved.yaml
+            state: \(tmp.path)/twice.sqlite
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        var watcher = try Watcher(config: try Config.load(file: path))
+        watcher.batchSize = 2
+        func notModified() throws -> Int {
+            let r = try runProgram(["curl", "-s", "--noproxy", "*", server.url("/not-modified-count")])
+            return try #require(Int(r.stdout))
+        }
+        // Batches [b, a] and [a, c]: the second listing of a finds what the first stored.
+        _ = try watcher.cycle(now: { Self.clock })
+        #expect(try notModified() == 1)
+        _ = try watcher.cycle(now: { Self.clock })
+        #expect(try notModified() == 5)
+        // a changes: its first listing fetches it whole and stores it, its second is a 304 again.
+        sleep(1)
+        try "<!doctype html><html><head><title>a</title></head><body>\(Self.gtm)</body></html>"
+            .write(toFile: site + "/a.html", atomically: true, encoding: .utf8)
+        _ = try watcher.cycle(now: { Self.clock })
+        #expect(try notModified() == 8)
+        #expect(try sqlite(tmp.path + "/twice.sqlite", "SELECT count(*) FROM resources WHERE vendor_id = 'google-tag-manager'") == ["1"])
+    }
+}
+
 /// A thread-safe counter for the clock closure.
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
