@@ -215,13 +215,17 @@ public final class Store {
         let failures = o.report.error == nil ? 0 : (prior ?? 0) + 1
         c.pages += 1
         c.resources += o.report.resources.count
-        try db.query("""
-            INSERT INTO pages(url, target, labels, first_seen, last_scan, last_status, last_error, failures)
-            VALUES(?,?,?,?,?,?,?,?)
-            ON CONFLICT(url) DO UPDATE SET target=excluded.target, labels=excluded.labels, last_scan=excluded.last_scan,
-                last_status=excluded.last_status, last_error=excluded.last_error, failures=excluded.failures
-            """, [.text(o.page), .text(o.target), .text(o.labels.joined(separator: ",")), .text(time), .int(scanID),
-                  o.report.status.map { .int($0) } ?? .null, .opt(o.report.error), .int(failures)])
+        // An unchanged page the state holds is written below in one statement with its sightings.
+        let seenAgain = o.report.unchanged && o.report.error == nil && prior != nil
+        if !seenAgain {
+            try db.query("""
+                INSERT INTO pages(url, target, labels, first_seen, last_scan, last_status, last_error, failures)
+                VALUES(?,?,?,?,?,?,?,?)
+                ON CONFLICT(url) DO UPDATE SET target=excluded.target, labels=excluded.labels, last_scan=excluded.last_scan,
+                    last_status=excluded.last_status, last_error=excluded.last_error, failures=excluded.failures
+                """, [.text(o.page), .text(o.target), .text(o.labels.joined(separator: ",")), .text(time), .int(scanID),
+                      o.report.status.map { .int($0) } ?? .null, .opt(o.report.error), .int(failures)])
+        }
         if o.report.error != nil {
             c.failed += 1
             // A page that could not be scanned says nothing about its other conditions; only about reachability.
@@ -257,11 +261,22 @@ public final class Store {
                     scripts = PageScriptsState(digest: digest)
                 }
             }
-            try db.query("""
-                UPDATE pages SET resources_seen = ?, resources_scan = ?, scripts_digest = ?, scripts_seen = ?, scripts_scan = ?
-                WHERE url = ?
-                """, [.text(time), .int(scanID), scripts.digest.map { .blob($0) } ?? .null, .opt(scripts.seen),
-                      scripts.scan.map { .int($0) } ?? .null, .text(o.page)])
+            let sightings: [Database.Value] = [.text(time), .int(scanID), scripts.digest.map { .blob($0) } ?? .null, .opt(scripts.seen),
+                                               scripts.scan.map { .int($0) } ?? .null, .text(o.page)]
+            if seenAgain {
+                // What the upsert above writes for a page the state holds, and the sightings.
+                try db.query("""
+                    UPDATE pages SET target = ?, labels = ?, last_scan = ?, last_status = ?, last_error = NULL, failures = 0,
+                        resources_seen = ?, resources_scan = ?, scripts_digest = ?, scripts_seen = ?, scripts_scan = ?
+                    WHERE url = ?
+                    """, [.text(o.target), .text(o.labels.joined(separator: ",")), .int(scanID),
+                          o.report.status.map { .int($0) } ?? .null] + sightings)
+            } else {
+                try db.query("""
+                    UPDATE pages SET resources_seen = ?, resources_scan = ?, scripts_digest = ?, scripts_seen = ?, scripts_scan = ?
+                    WHERE url = ?
+                    """, sightings)
+            }
             if let v = o.report.validators {
                 // Only when they changed: rewriting the row rebuilds it whole, stored report included.
                 try db.query("""
