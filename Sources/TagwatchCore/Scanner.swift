@@ -84,6 +84,8 @@ public struct Scanner: Sendable {
 
     /// Pages parsed at once: one worker thread per core (libxml2 is safe with one document per thread).
     public var workers: Int = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+    /// Pages whose scripts are followed at once, each on a thread that mostly waits on the network.
+    public var followers: Int = max(1, min(32, 8 * ProcessInfo.processInfo.activeProcessorCount))
 
     /// Work for the parsing threads: a fetched page, or a file to read.
     private enum Work: Sendable {
@@ -91,9 +93,30 @@ public struct Scanner: Sendable {
         case file(Int)
     }
 
+    /// A page's report, or its report less what following its scripts adds: that waits on the
+    /// network, so a scan leaves it to threads of its own and the parsing threads go on parsing.
+    enum Stage: Sendable {
+        case done(PageReport)
+        /// Follows the page's scripts and returns the finished report.
+        case follow(@Sendable () -> PageReport)
+
+        /// The finished report, following now if that is left.
+        var report: PageReport {
+            switch self {
+            case .done(let r): return r
+            case .follow(let rest): return rest()
+            }
+        }
+    }
+
     /// Scans every job; `onReport` is called on the calling thread once per job, in completion order.
     /// Fetching runs on one thread, parsing on `workers` threads; the fetcher starts no new transfer
     /// while `4 × workers` fetched pages wait, so memory stays bounded however many pages there are.
+    /// A fetched page's scripts are followed on threads of their own (`followers`), which mostly
+    /// wait on the network: a parsing thread hands the page over and parses the next one. (When
+    /// parsing threads followed, pages blocked on script fetches held them and the pages queued for
+    /// them, and the cores idled: a third of the scan's pages/s on a site whose every page loads
+    /// scripts of its own.)
     public func scan(_ jobs: [ScanJob], cancellation: FetchCancellation? = nil,
                      onReport: (Int, PageReport) -> Void) {
         let work = BlockingQueue<Work>()
@@ -122,9 +145,11 @@ public struct Scanner: Sendable {
             thread.stackSize = 1 << 20
             thread.start()
         }
-        // A page whose scripts are being fetched waits on the network, not the CPU: more threads
-        // keep the cores parsing meanwhile (files are read from disk: no wait to cover).
-        let workers = follower?.options.enabled == true && !urlJobs.isEmpty ? min(16, self.workers * 4) : self.workers
+        // Fetched pages whose scripts are left to follow, bounded like the fetched pages: when the
+        // followers fall behind, parsing waits for them rather than piling up reports.
+        let following = follower?.options.enabled == true && !urlJobs.isEmpty
+        let followers = following ? self.followers : 0
+        let toFollow = BlockingQueue<(Int, @Sendable () -> PageReport)>(capacity: max(1, followers * 2))
         let running = Atomic<Int>(workers)
         for _ in 0..<workers {
             let thread = Thread { [self] in
@@ -133,13 +158,30 @@ public struct Scanner: Sendable {
                     case .file(let i):
                         results.push((i, readAndAnalyse(jobs[i], cancellation: cancellation)))
                     case .fetched(let i, let r):
-                        results.push((i, analyse(fetched: r, job: jobs[i], cancellation: cancellation)))
+                        // Taken: the fetcher may fetch the next page meanwhile.
                         waiting.subtract(1, ordering: .relaxed)
+                        switch analyse(fetched: r, job: jobs[i], cancellation: cancellation) {
+                        case .done(let report): results.push((i, report))
+                        case .follow(let rest):
+                            if following { toFollow.push((i, rest)) } else { results.push((i, rest())) }
+                        }
                     }
                 }
-                if running.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { results.close() }
+                if running.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                    if following { toFollow.close() } else { results.close() }
+                }
             }
             // Deeply nested markup is walked iteratively, but libxml2 itself recurses while parsing.
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        let followersRunning = Atomic<Int>(followers)
+        for _ in 0..<followers {
+            let thread = Thread {
+                while let (i, rest) = toFollow.pop() { results.push((i, rest())) }
+                if followersRunning.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { results.close() }
+            }
+            // What a followed script loads is analysed here too (a container's JSON, nested).
             thread.stackSize = 8 << 20
             thread.start()
         }
@@ -165,15 +207,15 @@ public struct Scanner: Sendable {
         }
         do {
             let body = try FileSource.read(path, maxBytes: fetchOptions.maxBodyBytes)
-            return analyse(job: j, url: j.url, status: nil, body: body, contentType: nil, cancellation: cancellation)
+            return analyse(job: j, url: j.url, status: nil, body: body, contentType: nil, cancellation: cancellation).report
         } catch {
             return PageReport(target: j.target, url: j.url, status: nil, error: "\(error)", resources: [])
         }
     }
 
-    private func analyse(fetched r: FetchResult, job j: ScanJob, cancellation: FetchCancellation?) -> PageReport {
+    private func analyse(fetched r: FetchResult, job j: ScanJob, cancellation: FetchCancellation?) -> Stage {
         if let e = r.error {
-            return PageReport(target: j.target, url: r.finalURL, status: r.status, error: e, resources: [])
+            return .done(PageReport(target: j.target, url: r.finalURL, status: r.status, error: e, resources: []))
         }
         if r.status == 304, let v = j.validators, let stored = j.stored {
             return revisit(stored, job: j, cancellation: cancellation, headers: nil,
@@ -181,12 +223,12 @@ public struct Scanner: Sendable {
                                                       bodySHA256: v.bodySHA256))
         }
         if let status = r.status, !(200..<300).contains(status) {
-            return PageReport(target: j.target, url: r.finalURL, status: status,
-                              error: "HTTP \(status) \(HTTPStatus.reason(status)) from \(r.finalURL)", resources: [])
+            return .done(PageReport(target: j.target, url: r.finalURL, status: status,
+                                    error: "HTTP \(status) \(HTTPStatus.reason(status)) from \(r.finalURL)", resources: []))
         }
         if let ct = r.contentType, !Self.isHTML(ct) {
-            return PageReport(target: j.target, url: r.finalURL, status: r.status,
-                              error: "not an HTML page: Content-Type is \(ct)", resources: [])
+            return .done(PageReport(target: j.target, url: r.finalURL, status: r.status,
+                                    error: "not an HTML page: Content-Type is \(ct)", resources: []))
         }
         var validators: PageValidators?
         if fingerprintPages {
@@ -197,10 +239,12 @@ public struct Scanner: Sendable {
             }
             validators = v
         }
-        var report = analyse(job: j, url: r.finalURL, status: r.status, body: r.body, contentType: r.contentType, cancellation: cancellation)
-        report.securityHeaders = r.securityHeaders
-        if report.error == nil { report.validators = validators }
-        return report
+        // Following reads neither the headers nor the validators: they are set before it.
+        return analyse(job: j, url: r.finalURL, status: r.status, body: r.body, contentType: r.contentType,
+                       cancellation: cancellation) { report in
+            report.securityHeaders = r.securityHeaders
+            if report.error == nil { report.validators = validators }
+        }
     }
 
     /// An unchanged page: its HTML is not parsed again, but the scripts it names are followed
@@ -209,7 +253,7 @@ public struct Scanner: Sendable {
     /// headers (when the answer carried them) are the same; the daemon records scripts and
     /// headers either way.
     private func revisit(_ stored: PageReport, job j: ScanJob, cancellation: FetchCancellation?,
-                         headers: [String: String]?, validators: PageValidators) -> PageReport {
+                         headers: [String: String]?, validators: PageValidators) -> Stage {
         var report = stored
         report.validators = validators
         if let headers { report.securityHeaders = headers }
@@ -218,17 +262,27 @@ public struct Scanner: Sendable {
             report.scripts = []
             var job = j
             job.url = stored.url
-            follower.follow(&report, job: job, seeds: [], cancellation: cancellation)
-            report.warnings = stored.warnings
+            let unfollowed = report, revisited = job
+            return .follow {
+                var report = unfollowed
+                follower.follow(&report, job: revisited, seeds: [], cancellation: cancellation)
+                report.warnings = stored.warnings
+                Self.markUnchanged(&report, stored: stored)
+                return report
+            }
         }
-        // Following an unchanged page again finds what it found before in the same order, so
-        // the arrays are compared first; the sets only when the order differs (hashing every
-        // resource of every page was 4 % of a steady-state cycle).
+        Self.markUnchanged(&report, stored: stored)
+        return .done(report)
+    }
+
+    /// Following an unchanged page again finds what it found before in the same order, so
+    /// the arrays are compared first; the sets only when the order differs (hashing every
+    /// resource of every page was 4 % of a steady-state cycle).
+    private static func markUnchanged(_ report: inout PageReport, stored: PageReport) {
         report.unchanged = report.securityHeaders == stored.securityHeaders
             && (report.resources == stored.resources || Set(report.resources) == Set(stored.resources))
             && (report.scripts.elementsEqual(stored.scripts, by: { $0.comparable == $1.comparable })
                 || Set(report.scripts.map(\.comparable)) == Set(stored.scripts.map(\.comparable)))
-        return report
     }
 
     /// Scans all jobs and returns their reports in job order.
@@ -254,11 +308,15 @@ public struct Scanner: Sendable {
         return nil
     }
 
-    /// Extracts and detects, with the checks that turn bad bodies into clear errors or warnings.
+    /// Extracts and detects, with the checks that turn bad bodies into clear errors or warnings;
+    /// what following the page's scripts adds is left in the `Stage`. `amend` is applied to the
+    /// report before that (following reads nothing it sets).
     func analyse(job: ScanJob, url: String, status: Int?, body: [UInt8], contentType: String?,
-                 cancellation: FetchCancellation? = nil) -> PageReport {
+                 cancellation: FetchCancellation? = nil, amend: (inout PageReport) -> Void = { _ in }) -> Stage {
         if body.isEmpty {
-            return PageReport(target: job.target, url: url, status: status, error: "empty body: nothing to scan", resources: [])
+            var report = PageReport(target: job.target, url: url, status: status, error: "empty body: nothing to scan", resources: [])
+            amend(&report)
+            return .done(report)
         }
         var warnings: [String] = []
         let headerCharset = Self.charset(of: contentType)
@@ -285,16 +343,20 @@ public struct Scanner: Sendable {
         }
         let resources = detector.detect(extraction, pageURL: url, siteURL: siteURL)
         var report = PageReport(target: job.target, url: url, status: status, error: nil, warnings: warnings, resources: resources)
-        if let follower {
-            var j = job
-            j.url = url
-            // Scripts beside a saved page (file: URLs) are followed though they are not reported.
-            let seeds = extraction.resources.filter {
-                $0.url.hasPrefix("file:") && ($0.kind == .script || ($0.kind == .inlineScript && Detector.isScriptPath($0.url, url: $0.url)))
-            }.map(\.url)
-            follower.follow(&report, job: j, seeds: seeds, cancellation: cancellation)
+        amend(&report)
+        guard let follower, follower.options.enabled else { return .done(report) }
+        var j = job
+        j.url = url
+        // Scripts beside a saved page (file: URLs) are followed though they are not reported.
+        let seeds = extraction.resources.filter {
+            $0.url.hasPrefix("file:") && ($0.kind == .script || ($0.kind == .inlineScript && Detector.isScriptPath($0.url, url: $0.url)))
+        }.map(\.url)
+        let unfollowed = report, followedJob = j
+        return .follow {
+            var report = unfollowed
+            follower.follow(&report, job: followedJob, seeds: seeds, cancellation: cancellation)
+            return report
         }
-        return report
     }
 
     /// memchr rather than `contains(0)`, which compared the page's bytes one at a time (1.5 % of a scan).
@@ -373,11 +435,21 @@ final class BlockingQueue<T: Sendable>: @unchecked Sendable {
     private var items: [T?] = []
     private var head = 0
     private var closed = false
+    /// With a capacity, `push` waits while that many items are queued.
+    private let capacity: Int?
+
+    init(capacity: Int? = nil) {
+        self.capacity = capacity
+    }
 
     func push(_ item: T) {
         cond.lock()
+        if let capacity {
+            while items.count - head >= capacity && !closed { cond.wait() }
+        }
         items.append(item)
-        cond.signal()
+        // Pushers and poppers of a bounded queue wait on the same condition: wake them all.
+        if capacity == nil { cond.signal() } else { cond.broadcast() }
         cond.unlock()
     }
 
@@ -397,6 +469,7 @@ final class BlockingQueue<T: Sendable>: @unchecked Sendable {
         guard let item = items[head] else { return nil }
         items[head] = nil  // release it now (a page body can be megabytes), not at the next compaction
         head += 1
+        if capacity != nil { cond.broadcast() }
         if head > 1024 && head * 2 > items.count {
             items.removeFirst(head)
             head = 0
