@@ -429,9 +429,13 @@ public struct Scanner: Sendable {
     }
 }
 
-/// A blocking queue between the fetch thread and the parsing thread.
+/// A blocking queue between the scan's threads (fetcher → parsers → followers → caller).
+/// One mutex and two conditions: a push wakes one popper and a pop one pusher (a single condition
+/// had to wake every waiting thread, the sixteen idle followers included, on every page).
 final class BlockingQueue<T: Sendable>: @unchecked Sendable {
-    private let cond = NSCondition()
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let notEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let notFull = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var items: [T?] = []
     private var head = 0
     private var closed = false
@@ -440,36 +444,48 @@ final class BlockingQueue<T: Sendable>: @unchecked Sendable {
 
     init(capacity: Int? = nil) {
         self.capacity = capacity
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(notEmpty, nil)
+        pthread_cond_init(notFull, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(notFull)
+        pthread_cond_destroy(notEmpty)
+        pthread_mutex_destroy(mutex)
+        notFull.deallocate()
+        notEmpty.deallocate()
+        mutex.deallocate()
     }
 
     func push(_ item: T) {
-        cond.lock()
+        pthread_mutex_lock(mutex)
         if let capacity {
-            while items.count - head >= capacity && !closed { cond.wait() }
+            while items.count - head >= capacity && !closed { pthread_cond_wait(notFull, mutex) }
         }
         items.append(item)
-        // Pushers and poppers of a bounded queue wait on the same condition: wake them all.
-        if capacity == nil { cond.signal() } else { cond.broadcast() }
-        cond.unlock()
+        pthread_cond_signal(notEmpty)
+        pthread_mutex_unlock(mutex)
     }
 
     func close() {
-        cond.lock()
+        pthread_mutex_lock(mutex)
         closed = true
-        cond.broadcast()
-        cond.unlock()
+        pthread_cond_broadcast(notEmpty)
+        pthread_cond_broadcast(notFull)
+        pthread_mutex_unlock(mutex)
     }
 
     /// The next item, or nil once closed and drained.
     func pop() -> T? {
-        cond.lock()
-        defer { cond.unlock() }
-        while head == items.count && !closed { cond.wait() }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while head == items.count && !closed { pthread_cond_wait(notEmpty, mutex) }
         if head == items.count { return nil }
         guard let item = items[head] else { return nil }
         items[head] = nil  // release it now (a page body can be megabytes), not at the next compaction
         head += 1
-        if capacity != nil { cond.broadcast() }
+        if capacity != nil { pthread_cond_signal(notFull) }
         if head > 1024 && head * 2 > items.count {
             items.removeFirst(head)
             head = 0
