@@ -178,6 +178,7 @@ public struct Scanner: Sendable {
         let followersRunning = Atomic<Int>(followers)
         for _ in 0..<followers {
             let thread = Thread {
+                TextMemo.keepLittle()
                 while let (i, rest) = toFollow.pop() { results.push((i, rest())) }
                 if followersRunning.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { results.close() }
             }
