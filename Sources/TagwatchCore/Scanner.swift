@@ -96,12 +96,22 @@ public struct Scanner: Sendable {
     /// while `4 × workers` fetched pages wait, so memory stays bounded however many pages there are.
     public func scan(_ jobs: [ScanJob], cancellation: FetchCancellation? = nil,
                      onReport: (Int, PageReport) -> Void) {
+        scan(jobs, cancellation: cancellation, prepare: { $1 }, onReport: onReport)
+    }
+
+    /// Scans every job as `scan(_:cancellation:onReport:)` does, and runs `prepare` on each report
+    /// on the parsing thread that made it, in parallel, before `onReport` gets the result on the
+    /// calling thread: the daemon observes and encodes each page there, so the one thread that
+    /// writes the state does only the writing.
+    public func scan<Prepared: Sendable>(_ jobs: [ScanJob], cancellation: FetchCancellation? = nil,
+                                         prepare: @escaping @Sendable (Int, PageReport) -> Prepared,
+                                         onReport: (Int, Prepared) -> Void) {
         let work = BlockingQueue<Work>()
-        let results = BlockingQueue<(Int, PageReport)>()
+        let results = BlockingQueue<(Int, Prepared)>()
         let waiting = Atomic<Int>(0)
         let maxWaiting = workers * 4
         for i in jobs.indices where jobs[i].error != nil {
-            results.push((i, PageReport(target: jobs[i].target, url: jobs[i].url, status: nil, error: jobs[i].error, resources: [])))
+            results.push((i, prepare(i, PageReport(target: jobs[i].target, url: jobs[i].url, status: nil, error: jobs[i].error, resources: []))))
         }
         let urlJobs = jobs.indices.filter { jobs[$0].path == nil && jobs[$0].error == nil }
         for i in jobs.indices where jobs[i].path != nil && jobs[i].error == nil { work.push(.file(i)) }
@@ -131,9 +141,9 @@ public struct Scanner: Sendable {
                 while let item = work.pop() {
                     switch item {
                     case .file(let i):
-                        results.push((i, readAndAnalyse(jobs[i], cancellation: cancellation)))
+                        results.push((i, prepare(i, readAndAnalyse(jobs[i], cancellation: cancellation))))
                     case .fetched(let i, let r):
-                        results.push((i, analyse(fetched: r, job: jobs[i], cancellation: cancellation)))
+                        results.push((i, prepare(i, analyse(fetched: r, job: jobs[i], cancellation: cancellation))))
                         waiting.subtract(1, ordering: .relaxed)
                     }
                 }
