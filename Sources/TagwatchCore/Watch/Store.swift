@@ -257,13 +257,16 @@ public final class Store {
         // site): SQLite's work per statement (opening the table's and indexes' cursors, ending the
         // statement) was a fifth of a row's cost. Rows are inserted in order, each as a statement
         // of its own would be (a row repeating an earlier one of the same statement updates it).
+        // Statements of 1, 2, 4 … 32 rows only: six prepared statements, not one per count.
         // Bound field by field through the array's storage: no copy of each resource, no `[Value]`.
         let page = o.page
         try o.report.resources.withUnsafeBufferPointer { rs in
             var first = 0
             while first < rs.count {
-                let rows = first..<min(rs.count, first + Self.resourcesPerStatement)
-                try db.run(Self.resourceUpserts[rows.count - 1]) { b in
+                let left = min(rs.count - first, Self.resourcesPerStatement)
+                let shift = Int.bitWidth - 1 - left.leadingZeroBitCount
+                let rows = first..<(first + (1 << shift))
+                try db.run(Self.resourceUpserts[shift]) { b in
                     for i in rows {
                         b.text(page)
                         b.text(rs[i].url)
@@ -299,12 +302,13 @@ public final class Store {
         }
     }
 
-    /// Resource rows written by one statement at most.
+    /// Resource rows written by one statement at most (a power of two).
     static let resourcesPerStatement = 32
 
-    /// The upsert of 1...`resourcesPerStatement` resource rows (index: rows - 1), 19 parameters a row.
-    static let resourceUpserts: [String] = (1...resourcesPerStatement).map { rows in
-        """
+    /// The upsert of 2^i resource rows at index i, up to `resourcesPerStatement`; 19 parameters a row.
+    static let resourceUpserts: [String] = (0...resourcesPerStatement.trailingZeroBitCount).map { shift in
+        let rows = 1 << shift
+        return """
         INSERT INTO resources(page, url, kind, host, party, vendor_id, vendor_name, company, category, tag_ids,
                               integrity, first_seen, last_seen, last_scan, via, tag_type, tag_id, tag_consent,
                               tag_container)
