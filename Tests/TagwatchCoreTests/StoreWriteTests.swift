@@ -5,8 +5,9 @@ import TagwatchTestSupport
 
 /// A changed page's resources are written several rows to a statement, each bound field by
 /// field (`Store.resourcesPerStatement`, `Database.run`). The rows must be those one statement
-/// per resource wrote: every field, in every chunk, with a resource listed twice (the same URL
-/// and kind) updating its row in order, within a statement and across two.
+/// per resource wrote: every field, in statements of every size (77 rows: 32 + 32 + 8 + 4 + 1),
+/// with a resource listed twice (the same URL and kind) updating its row in order, within a
+/// statement and across two.
 @Suite struct StoreWriteTests {
     static let page = "https://a.test/"
 

@@ -214,8 +214,8 @@ final class Database {
     private var binderTexts: [(index: Int32, start: Int, count: Int)] = []
 
     /// Runs one statement that returns no rows, its parameters set by `bind` in order. For the
-    /// statements a first cycle runs per resource and script (~48,000 for 1,000 pages): building
-    /// a `[Value]` of copied strings for each, then taking it apart, was a third of the time the
+    /// rows a first cycle writes per resource and script (~48,000 for 1,000 pages): building a
+    /// `[Value]` of copied strings for each, then taking it apart, was a third of the time the
     /// thread writing the cycle spent on them.
     func run(_ sql: String, _ bind: (inout Binder) -> Void) throws {
         let (stmt, keep) = try statement(sql)
