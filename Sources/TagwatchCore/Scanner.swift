@@ -84,6 +84,8 @@ public struct Scanner: Sendable {
 
     /// Pages parsed at once: one worker thread per core (libxml2 is safe with one document per thread).
     public var workers: Int = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+    /// Pages whose scripts are followed at once, each on a thread that mostly waits on the network.
+    public var followers: Int = max(1, min(32, 8 * ProcessInfo.processInfo.activeProcessorCount))
 
     /// Work for the parsing threads: a fetched page, or a file to read.
     private enum Work: Sendable {
@@ -91,18 +93,39 @@ public struct Scanner: Sendable {
         case file(Int)
     }
 
+    /// A page's report, or its report less what following its scripts adds: that waits on the
+    /// network, so a scan leaves it to threads of its own and the parsing threads go on parsing.
+    enum Stage: Sendable {
+        case done(PageReport)
+        /// Follows the page's scripts and returns the finished report.
+        case follow(@Sendable () -> PageReport)
+
+        /// The finished report, following now if that is left.
+        var report: PageReport {
+            switch self {
+            case .done(let r): return r
+            case .follow(let rest): return rest()
+            }
+        }
+    }
+
     /// Scans every job; `onReport` is called on the calling thread once per job, in completion order.
     /// Fetching runs on one thread, parsing on `workers` threads; the fetcher starts no new transfer
     /// while `4 × workers` fetched pages wait, so memory stays bounded however many pages there are.
+    /// A fetched page's scripts are followed on threads of their own (`followers`), which mostly
+    /// wait on the network: a parsing thread hands the page over and parses the next one. (When
+    /// parsing threads followed, pages blocked on script fetches held them and the pages queued for
+    /// them, and the cores idled: a third of the scan's pages/s on a site whose every page loads
+    /// scripts of its own.)
     public func scan(_ jobs: [ScanJob], cancellation: FetchCancellation? = nil,
                      onReport: (Int, PageReport) -> Void) {
         scan(jobs, cancellation: cancellation, prepare: { $1 }, onReport: onReport)
     }
 
     /// Scans every job as `scan(_:cancellation:onReport:)` does, and runs `prepare` on each report
-    /// on the parsing thread that made it, in parallel, before `onReport` gets the result on the
-    /// calling thread: the daemon observes and encodes each page there, so the one thread that
-    /// writes the state does only the writing.
+    /// on the thread that finished it (parsing or following), in parallel, before `onReport` gets
+    /// the result on the calling thread: the daemon observes and encodes each page there, so the
+    /// one thread that writes the state does only the writing.
     public func scan<Prepared: Sendable>(_ jobs: [ScanJob], cancellation: FetchCancellation? = nil,
                                          prepare: @escaping @Sendable (Int, PageReport) -> Prepared,
                                          onReport: (Int, Prepared) -> Void) {
@@ -132,9 +155,11 @@ public struct Scanner: Sendable {
             thread.stackSize = 1 << 20
             thread.start()
         }
-        // A page whose scripts are being fetched waits on the network, not the CPU: more threads
-        // keep the cores parsing meanwhile (files are read from disk: no wait to cover).
-        let workers = follower?.options.enabled == true && !urlJobs.isEmpty ? min(16, self.workers * 4) : self.workers
+        // Fetched pages whose scripts are left to follow, bounded like the fetched pages: when the
+        // followers fall behind, parsing waits for them rather than piling up reports.
+        let following = follower?.options.enabled == true && !urlJobs.isEmpty
+        let followers = following ? self.followers : 0
+        let toFollow = BlockingQueue<(Int, @Sendable () -> PageReport)>(capacity: max(1, followers * 2))
         let running = Atomic<Int>(workers)
         for _ in 0..<workers {
             let thread = Thread { [self] in
@@ -143,13 +168,31 @@ public struct Scanner: Sendable {
                     case .file(let i):
                         results.push((i, prepare(i, readAndAnalyse(jobs[i], cancellation: cancellation))))
                     case .fetched(let i, let r):
-                        results.push((i, prepare(i, analyse(fetched: r, job: jobs[i], cancellation: cancellation))))
+                        // Taken: the fetcher may fetch the next page meanwhile.
                         waiting.subtract(1, ordering: .relaxed)
+                        switch analyse(fetched: r, job: jobs[i], cancellation: cancellation) {
+                        case .done(let report): results.push((i, prepare(i, report)))
+                        case .follow(let rest):
+                            if following { toFollow.push((i, rest)) } else { results.push((i, prepare(i, rest()))) }
+                        }
                     }
                 }
-                if running.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { results.close() }
+                if running.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                    if following { toFollow.close() } else { results.close() }
+                }
             }
             // Deeply nested markup is walked iteratively, but libxml2 itself recurses while parsing.
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        let followersRunning = Atomic<Int>(followers)
+        for _ in 0..<followers {
+            let thread = Thread {
+                TextMemo.keepLittle()
+                while let (i, rest) = toFollow.pop() { results.push((i, prepare(i, rest()))) }
+                if followersRunning.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { results.close() }
+            }
+            // What a followed script loads is analysed here too (a container's JSON, nested).
             thread.stackSize = 8 << 20
             thread.start()
         }
@@ -175,15 +218,15 @@ public struct Scanner: Sendable {
         }
         do {
             let body = try FileSource.read(path, maxBytes: fetchOptions.maxBodyBytes)
-            return analyse(job: j, url: j.url, status: nil, body: body, contentType: nil, cancellation: cancellation)
+            return analyse(job: j, url: j.url, status: nil, body: body, contentType: nil, cancellation: cancellation).report
         } catch {
             return PageReport(target: j.target, url: j.url, status: nil, error: "\(error)", resources: [])
         }
     }
 
-    private func analyse(fetched r: FetchResult, job j: ScanJob, cancellation: FetchCancellation?) -> PageReport {
+    private func analyse(fetched r: FetchResult, job j: ScanJob, cancellation: FetchCancellation?) -> Stage {
         if let e = r.error {
-            return PageReport(target: j.target, url: r.finalURL, status: r.status, error: e, resources: [])
+            return .done(PageReport(target: j.target, url: r.finalURL, status: r.status, error: e, resources: []))
         }
         if r.status == 304, let v = j.validators, let stored = j.stored {
             return revisit(stored, job: j, cancellation: cancellation, headers: nil,
@@ -191,12 +234,12 @@ public struct Scanner: Sendable {
                                                       bodySHA256: v.bodySHA256))
         }
         if let status = r.status, !(200..<300).contains(status) {
-            return PageReport(target: j.target, url: r.finalURL, status: status,
-                              error: "HTTP \(status) \(HTTPStatus.reason(status)) from \(r.finalURL)", resources: [])
+            return .done(PageReport(target: j.target, url: r.finalURL, status: status,
+                                    error: "HTTP \(status) \(HTTPStatus.reason(status)) from \(r.finalURL)", resources: []))
         }
         if let ct = r.contentType, !Self.isHTML(ct) {
-            return PageReport(target: j.target, url: r.finalURL, status: r.status,
-                              error: "not an HTML page: Content-Type is \(ct)", resources: [])
+            return .done(PageReport(target: j.target, url: r.finalURL, status: r.status,
+                                    error: "not an HTML page: Content-Type is \(ct)", resources: []))
         }
         var validators: PageValidators?
         if fingerprintPages {
@@ -207,10 +250,12 @@ public struct Scanner: Sendable {
             }
             validators = v
         }
-        var report = analyse(job: j, url: r.finalURL, status: r.status, body: r.body, contentType: r.contentType, cancellation: cancellation)
-        report.securityHeaders = r.securityHeaders
-        if report.error == nil { report.validators = validators }
-        return report
+        // Following reads neither the headers nor the validators: they are set before it.
+        return analyse(job: j, url: r.finalURL, status: r.status, body: r.body, contentType: r.contentType,
+                       cancellation: cancellation) { report in
+            report.securityHeaders = r.securityHeaders
+            if report.error == nil { report.validators = validators }
+        }
     }
 
     /// An unchanged page: its HTML is not parsed again, but the scripts it names are followed
@@ -219,7 +264,7 @@ public struct Scanner: Sendable {
     /// headers (when the answer carried them) are the same; the daemon records scripts and
     /// headers either way.
     private func revisit(_ stored: PageReport, job j: ScanJob, cancellation: FetchCancellation?,
-                         headers: [String: String]?, validators: PageValidators) -> PageReport {
+                         headers: [String: String]?, validators: PageValidators) -> Stage {
         var report = stored
         report.validators = validators
         if let headers { report.securityHeaders = headers }
@@ -228,17 +273,27 @@ public struct Scanner: Sendable {
             report.scripts = []
             var job = j
             job.url = stored.url
-            follower.follow(&report, job: job, seeds: [], cancellation: cancellation)
-            report.warnings = stored.warnings
+            let unfollowed = report, revisited = job
+            return .follow {
+                var report = unfollowed
+                follower.follow(&report, job: revisited, seeds: [], cancellation: cancellation)
+                report.warnings = stored.warnings
+                Self.markUnchanged(&report, stored: stored)
+                return report
+            }
         }
-        // Following an unchanged page again finds what it found before in the same order, so
-        // the arrays are compared first; the sets only when the order differs (hashing every
-        // resource of every page was 4 % of a steady-state cycle).
+        Self.markUnchanged(&report, stored: stored)
+        return .done(report)
+    }
+
+    /// Following an unchanged page again finds what it found before in the same order, so
+    /// the arrays are compared first; the sets only when the order differs (hashing every
+    /// resource of every page was 4 % of a steady-state cycle).
+    private static func markUnchanged(_ report: inout PageReport, stored: PageReport) {
         report.unchanged = report.securityHeaders == stored.securityHeaders
             && (report.resources == stored.resources || Set(report.resources) == Set(stored.resources))
             && (report.scripts.elementsEqual(stored.scripts, by: { $0.comparable == $1.comparable })
                 || Set(report.scripts.map(\.comparable)) == Set(stored.scripts.map(\.comparable)))
-        return report
     }
 
     /// Scans all jobs and returns their reports in job order.
@@ -264,24 +319,32 @@ public struct Scanner: Sendable {
         return nil
     }
 
-    /// Extracts and detects, with the checks that turn bad bodies into clear errors or warnings.
+    /// Extracts and detects, with the checks that turn bad bodies into clear errors or warnings;
+    /// what following the page's scripts adds is left in the `Stage`. `amend` is applied to the
+    /// report before that (following reads nothing it sets).
     func analyse(job: ScanJob, url: String, status: Int?, body: [UInt8], contentType: String?,
-                 cancellation: FetchCancellation? = nil) -> PageReport {
+                 cancellation: FetchCancellation? = nil, amend: (inout PageReport) -> Void = { _ in }) -> Stage {
         if body.isEmpty {
-            return PageReport(target: job.target, url: url, status: status, error: "empty body: nothing to scan", resources: [])
+            var report = PageReport(target: job.target, url: url, status: status, error: "empty body: nothing to scan", resources: [])
+            amend(&report)
+            return .done(report)
         }
         var warnings: [String] = []
         let headerCharset = Self.charset(of: contentType)
         let declared = headerCharset ?? Self.metaCharset(body)
+        // Checked once: the answer also spares the extractor its own check.
+        var validUTF8: Bool?
         if declared == nil || declared!.lowercased().replacingOccurrences(of: "-", with: "") == "utf8" {
-            if let bad = Self.firstInvalidUTF8(body) {
+            let bad = Self.firstInvalidUTF8(body)
+            validUTF8 = bad == nil
+            if let bad {
                 warnings.append("body is not valid UTF-8 (first bad byte at offset \(bad)); scanned with the bad bytes replaced")
             }
         }
         if Self.containsNUL(body) {
             warnings.append("body contains NUL bytes; scanned with each replaced by U+FFFD, as browsers do")
         }
-        let extraction = extractor.extract(body: body, pageURL: url, charset: headerCharset)
+        let extraction = extractor.extract(body: body, pageURL: url, charset: headerCharset, validUTF8: validUTF8)
         warnings += extraction.warnings
         // A saved file given no --base-url (a file: URL) is judged against the site it names as
         // its own (canonical link, og:url); with neither, first-party cannot be judged, and it says so.
@@ -295,16 +358,20 @@ public struct Scanner: Sendable {
         }
         let resources = detector.detect(extraction, pageURL: url, siteURL: siteURL)
         var report = PageReport(target: job.target, url: url, status: status, error: nil, warnings: warnings, resources: resources)
-        if let follower {
-            var j = job
-            j.url = url
-            // Scripts beside a saved page (file: URLs) are followed though they are not reported.
-            let seeds = extraction.resources.filter {
-                $0.url.hasPrefix("file:") && ($0.kind == .script || ($0.kind == .inlineScript && Detector.isScriptPath($0.url, url: $0.url)))
-            }.map(\.url)
-            follower.follow(&report, job: j, seeds: seeds, cancellation: cancellation)
+        amend(&report)
+        guard let follower, follower.options.enabled else { return .done(report) }
+        var j = job
+        j.url = url
+        // Scripts beside a saved page (file: URLs) are followed though they are not reported.
+        let seeds = extraction.resources.filter {
+            $0.url.hasPrefix("file:") && ($0.kind == .script || ($0.kind == .inlineScript && Detector.isScriptPath($0.url, url: $0.url)))
+        }.map(\.url)
+        let unfollowed = report, followedJob = j
+        return .follow {
+            var report = unfollowed
+            follower.follow(&report, job: followedJob, seeds: seeds, cancellation: cancellation)
+            return report
         }
-        return report
     }
 
     /// memchr rather than `contains(0)`, which compared the page's bytes one at a time (1.5 % of a scan).
@@ -314,27 +381,60 @@ public struct Scanner: Sendable {
 
     static func metaCharset(_ body: [UInt8]) -> String? {
         let prefix = body.prefix(2048)
-        // An ASCII head (nearly every page's) is searched as bytes: lowercasing it as a String
-        // for every page was 0.3 % of a scan. Anything else takes the String path below.
-        if prefix.allSatisfy({ $0 < 0x80 }) {
-            let lower = prefix.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
-            let needle: [UInt8] = Array("charset=".utf8)
-            var at = -1
-            var i = 0
-            while i + needle.count <= lower.count {
-                if lower[i] == 0x63 && lower[i..<(i + needle.count)].elementsEqual(needle) { at = i; break }
-                i += 1
-            }
-            guard at >= 0 else { return nil }
-            let rest = lower[(at + needle.count)...].drop { $0 == 0x22 || $0 == 0x27 || $0 == 0x20 }
-            let name = rest.prefix { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F }
-            return name.isEmpty ? nil : String(decoding: name, as: UTF8.self)
+        // An ASCII head (nearly every page's) is searched as bytes, in place: lowercasing it as a
+        // String for every page was 0.3 % of a scan, and so was a lowercased copy of its bytes.
+        // Anything else takes the String path below.
+        if let ascii = body.withUnsafeBufferPointer({ b in
+            Self.asciiMetaCharset(UnsafeBufferPointer(rebasing: b[..<min(b.count, 2048)]))
+        }) {
+            return ascii
         }
         let head = String(decoding: prefix, as: UTF8.self).lowercased()
         guard let r = head.range(of: "charset=") else { return nil }
         let rest = head[r.upperBound...].drop { $0 == "\"" || $0 == "'" || $0 == " " }
         let name = rest.prefix { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
         return name.isEmpty ? nil : String(name)
+    }
+
+    /// `metaCharset` of an ASCII head: `.some(nil)` when it names none; nil when the head is not all ASCII.
+    private static func asciiMetaCharset(_ p: UnsafeBufferPointer<UInt8>) -> String?? {
+        @inline(__always) func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b + 0x20 : b }
+        let n = p.count
+        var i = 0
+        // ASCII 8 bytes at a time.
+        if let base = p.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while i + 8 <= n {
+                if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return nil }
+                i += 8
+            }
+        }
+        while i < n {
+            if p[i] >= 0x80 { return nil }
+            i += 1
+        }
+        let needle: [UInt8] = Array("charset=".utf8)
+        var at = -1
+        i = 0
+        while i + needle.count <= n {
+            if lower(p[i]) == 0x63 {
+                var k = 1
+                while k < needle.count && lower(p[i + k]) == needle[k] { k += 1 }
+                if k == needle.count { at = i; break }
+            }
+            i += 1
+        }
+        guard at >= 0 else { return .some(nil) }
+        var j = at + needle.count
+        while j < n && (p[j] == 0x22 || p[j] == 0x27 || p[j] == 0x20) { j += 1 }
+        var name: [UInt8] = []
+        while j < n {
+            let c = lower(p[j])
+            guard (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F else { break }
+            name.append(c)
+            j += 1
+        }
+        return .some(name.isEmpty ? nil : String(decoding: name, as: UTF8.self))
     }
 
     /// The byte offset of the first sequence that is not UTF-8 (RFC 3629), nil when all of it is.
@@ -345,8 +445,15 @@ public struct Scanner: Sendable {
             guard let base = p.baseAddress else { return nil }
             let n = p.count
             var i = 0
+            let raw = UnsafeRawPointer(base)
             while i < n {
-                while i + 8 <= n, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                // ASCII 32 bytes at a time, then 8 (as `HTMLInput.isValidUTF8`).
+                while i + 32 <= n, (raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) | raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+                    | raw.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self) | raw.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self))
+                    & 0x8080_8080_8080_8080 == 0 {
+                    i += 32
+                }
+                while i + 8 <= n, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
                     i += 8
                 }
                 guard i < n else { break }
@@ -377,36 +484,63 @@ public struct Scanner: Sendable {
     }
 }
 
-/// A blocking queue between the fetch thread and the parsing thread.
+/// A blocking queue between the scan's threads (fetcher → parsers → followers → caller).
+/// One mutex and two conditions: a push wakes one popper and a pop one pusher (a single condition
+/// had to wake every waiting thread, the sixteen idle followers included, on every page).
 final class BlockingQueue<T: Sendable>: @unchecked Sendable {
-    private let cond = NSCondition()
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let notEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let notFull = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var items: [T?] = []
     private var head = 0
     private var closed = false
+    /// With a capacity, `push` waits while that many items are queued.
+    private let capacity: Int?
+
+    init(capacity: Int? = nil) {
+        self.capacity = capacity
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(notEmpty, nil)
+        pthread_cond_init(notFull, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(notFull)
+        pthread_cond_destroy(notEmpty)
+        pthread_mutex_destroy(mutex)
+        notFull.deallocate()
+        notEmpty.deallocate()
+        mutex.deallocate()
+    }
 
     func push(_ item: T) {
-        cond.lock()
+        pthread_mutex_lock(mutex)
+        if let capacity {
+            while items.count - head >= capacity && !closed { pthread_cond_wait(notFull, mutex) }
+        }
         items.append(item)
-        cond.signal()
-        cond.unlock()
+        pthread_cond_signal(notEmpty)
+        pthread_mutex_unlock(mutex)
     }
 
     func close() {
-        cond.lock()
+        pthread_mutex_lock(mutex)
         closed = true
-        cond.broadcast()
-        cond.unlock()
+        pthread_cond_broadcast(notEmpty)
+        pthread_cond_broadcast(notFull)
+        pthread_mutex_unlock(mutex)
     }
 
     /// The next item, or nil once closed and drained.
     func pop() -> T? {
-        cond.lock()
-        defer { cond.unlock() }
-        while head == items.count && !closed { cond.wait() }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while head == items.count && !closed { pthread_cond_wait(notEmpty, mutex) }
         if head == items.count { return nil }
         guard let item = items[head] else { return nil }
         items[head] = nil  // release it now (a page body can be megabytes), not at the next compaction
         head += 1
+        if capacity != nil { pthread_cond_signal(notFull) }
         if head > 1024 && head * 2 > items.count {
             items.removeFirst(head)
             head = 0

@@ -131,6 +131,43 @@ import TagwatchTestSupport
         #expect(!ScriptFollower.mayBeScriptPath("https://a.test/pages/0001.html#inline-script-3"))
     }
 
+    /// The scanner's UTF-8 check answers for the extractor too (issue 12): the pages' warnings,
+    /// pinned word for word, where the scanner's charset sniff (first `charset=` in 2 KB) and the
+    /// extractor's prescan (a `<meta>` in the first 1 KB) agree and where they do not.
+    @Test func utf8WarningAndExtractionWithOneCheck() throws {
+        let catalog = try CatalogLoader.load(directory: Repo.rules + "/vendors")
+        let scanner = Scanner(detector: Detector(catalog: catalog), fetchOptions: FetchOptions())
+        let job = ScanJob(target: Target(source: .url("https://a.test/")), url: "https://a.test/", path: nil)
+        let tag = "<script src=\"https://www.googletagmanager.com/gtag/js?id=G-ABCDEF1234\"></script>"
+        func page(_ head: String, bad: Bool) -> [UInt8] {
+            Array("<html><head>\(head)<title>caf".utf8) + (bad ? [0xE9] : [0xC3, 0xA9]) + Array("</title>\(tag)</head><body>x</body></html>".utf8)
+        }
+        let cases: [(head: String, header: String?, bad: Bool, warning: String?)] = [
+            ("<meta charset=\"utf-8\">", nil, true, "body is not valid UTF-8 (first bad byte at offset 44); scanned with the bad bytes replaced"),
+            ("", nil, true, "body is not valid UTF-8 (first bad byte at offset 22); scanned with the bad bytes replaced"),
+            ("<meta charset=\"UTF8\">", nil, true, "body is not valid UTF-8 (first bad byte at offset 43); scanned with the bad bytes replaced"),
+            ("<meta charset=\"utf-8\">", "text/html; charset=windows-1252", true, nil),
+            ("<meta charset=\"windows-1252\">", nil, true, nil),
+            ("<meta charset=\"utf-8\">", nil, false, nil),
+            // The sniffs disagree: the scanner reads the comment, the prescan the <meta>.
+            ("<!-- charset=utf-8 --><meta charset=\"windows-1252\">", nil, false, nil),
+            ("<!-- charset=utf-8 --><meta charset=\"windows-1252\">", nil, true, "body is not valid UTF-8 (first bad byte at offset 73); scanned with the bad bytes replaced"),
+            ("<!-- charset=windows-1252 --><meta charset=\"utf-8\">", nil, true, nil),
+            (String(repeating: " ", count: 1100) + "<meta charset=\"windows-1252\">", nil, true, nil),
+        ]
+        for c in cases {
+            let body = page(c.head, bad: c.bad)
+            let report = scanner.analyse(job: job, url: job.url, status: 200, body: body, contentType: c.header).report
+            #expect(report.warnings.filter { $0.hasPrefix("body is not valid UTF-8") } == (c.warning.map { [$0] } ?? []), "\(c.head)")
+            #expect(report.resources.contains { $0.url == "https://www.googletagmanager.com/gtag/js?id=G-ABCDEF1234" }, "\(c.head)")
+            // What the extractor parses is the same whether it checked the bytes or was told.
+            let told = HTMLInput(body: body, headerCharset: Scanner.charset(of: c.header), isKnown: Extractor.isKnownCharset,
+                                 validUTF8: HTMLInput.isValidUTF8(body))
+            let checked = HTMLInput(body: body, headerCharset: Scanner.charset(of: c.header), isKnown: Extractor.isKnownCharset)
+            #expect(told.bytes == checked.bytes && told.encoding == checked.encoding && told.notes == checked.notes, "\(c.head)")
+        }
+    }
+
     @Test func nulBytesAreFound() {
         #expect(!Scanner.containsNUL([]))
         #expect(!Scanner.containsNUL(Array("<html>".utf8)))

@@ -51,9 +51,11 @@ public struct Extractor: Sendable {
 
     /// Extracts from `body`, served at `pageURL`; `charset` is the one the HTTP headers named, if any
     /// (otherwise a byte order mark or the document's own `<meta charset>` decides, as in a browser).
-    public func extract(body: [UInt8], pageURL: String, charset: String? = nil) -> Extraction {
+    /// `validUTF8`: whether `body` is well-formed UTF-8, when the caller has checked already
+    /// (the scanner does, for its warning), so it is not checked twice; nil: checked here if needed.
+    public func extract(body: [UInt8], pageURL: String, charset: String? = nil, validUTF8: Bool? = nil) -> Extraction {
         let walker = Walker()
-        let input = HTMLInput(body: body, headerCharset: charset, isKnown: Extractor.isKnownCharset)
+        let input = HTMLInput(body: body, headerCharset: charset, isKnown: Extractor.isKnownCharset, validUTF8: validUTF8)
         var warnings = input.notes
         Extractor.parseAndWalk(input.bytes, url: pageURL, encoding: input.encoding, walker: walker, warnings: &warnings)
         warnings += walker.warnings

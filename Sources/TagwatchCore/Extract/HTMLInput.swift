@@ -18,7 +18,8 @@ struct HTMLInput {
     /// What was changed on the way, for the page's warnings.
     var notes: [String] = []
 
-    init(body: [UInt8], headerCharset: String?, isKnown: (String) -> Bool) {
+    /// `validUTF8`: `HTMLInput.isValidUTF8(body)`, when the caller knows it already.
+    init(body: [UInt8], headerCharset: String?, isKnown: (String) -> Bool, validUTF8: Bool? = nil) {
         bytes = body
         encoding = nil
         if body.starts(with: [0xEF, 0xBB, 0xBF]) {
@@ -36,7 +37,8 @@ struct HTMLInput {
             // ICU's UTF-8 to UTF-8 conversion only changes invalid sequences (each becomes
             // U+FFFD): valid UTF-8 (nearly every page, which says `<meta charset="utf-8">`)
             // comes out as it went in, so it is not copied through ICU (1.2 M instructions a page).
-            if HTMLInput.isUTF8Label(chosen) && HTMLInput.isValidUTF8(bytes) {
+            // `bytes` is still `body` here (only a byte order mark changes it, and that chose UTF-8).
+            if HTMLInput.isUTF8Label(chosen) && (validUTF8 ?? HTMLInput.isValidUTF8(bytes)) {
                 encoding = "UTF-8"
             } else if let decoded = HTMLInput.decodeToUTF8(bytes, from: chosen) {
                 bytes = decoded

@@ -6,12 +6,19 @@
 /// as `DomainCache`: a scan's workers each keep their own, so the hot path takes no lock, and
 /// it is released when the thread ends. Bounded: texts over `maxTextBytes` are not kept, and a
 /// table is emptied when it reaches `entryLimit` entries or `byteLimit` bytes of text (three
-/// tables of 1 MiB per thread keep a scan of 16 threads well inside its memory goal even on a
-/// site whose every page has inline scripts of its own).
+/// tables of 1 MiB per parsing thread keep a scan well inside its memory goal even on a site
+/// whose every page has inline scripts of its own). A scan's follower threads, up to 32 of them,
+/// analyse each distinct script once, so they keep little (`keepLittle()`).
 final class TextMemo {
     static let entryLimit = 4096
     static let byteLimit = 1 << 20
     static let maxTextBytes = 64 * 1024
+    /// A follower thread's bound per table: the scripts it analyses are distinct by URL, so
+    /// a large memo would mostly hold texts that never come back.
+    static let followerByteLimit = 64 * 1024
+
+    /// This memo's bound per table, in bytes of text.
+    private var byteLimit = TextMemo.byteLimit
 
     /// `SnippetEvaluator.urls(in:)` by script text.
     private var snippetURLs = Table<String, [String]>()
@@ -34,8 +41,8 @@ final class TextMemo {
 
         subscript(key: Key) -> Value? { entries[key] }
 
-        mutating func keep(_ value: Value, for key: Key, textBytes size: Int) {
-            if entries.count >= TextMemo.entryLimit || bytes + size > TextMemo.byteLimit {
+        mutating func keep(_ value: Value, for key: Key, textBytes size: Int, limit: Int) {
+            if entries.count >= TextMemo.entryLimit || bytes + size > limit {
                 entries.removeAll(keepingCapacity: true)
                 bytes = 0
             }
@@ -49,7 +56,7 @@ final class TextMemo {
         guard size <= Self.maxTextBytes else { return compute(text) }
         if let urls = snippetURLs[text] { return urls }
         let urls = compute(text)
-        snippetURLs.keep(urls, for: text, textBytes: size)
+        snippetURLs.keep(urls, for: text, textBytes: size, limit: byteLimit)
         return urls
     }
 
@@ -59,7 +66,7 @@ final class TextMemo {
         let key = TagIDKey(catalog: catalog, vendor: -1, text: text)
         if let loads = gtagLoads[key] { return loads }
         let loads = compute(text)
-        gtagLoads.keep(loads, for: key, textBytes: size)
+        gtagLoads.keep(loads, for: key, textBytes: size, limit: byteLimit)
         return loads
     }
 
@@ -72,10 +79,16 @@ final class TextMemo {
     func rememberTagIDs(_ ids: [String], catalog: UInt64, vendor: Int, text: String) {
         let size = text.utf8.count
         guard size <= Self.maxTextBytes else { return }
-        tagIDs.keep(ids, for: TagIDKey(catalog: catalog, vendor: vendor, text: text), textBytes: size)
+        tagIDs.keep(ids, for: TagIDKey(catalog: catalog, vendor: vendor, text: text), textBytes: size, limit: byteLimit)
     }
 
     private static let perThread = PerThread { TextMemo() }
+
+    /// Bounds this thread's memo to `followerByteLimit` per table (called by the scan's
+    /// follower threads before their first script).
+    static func keepLittle() {
+        current.byteLimit = followerByteLimit
+    }
 
     /// This thread's memo, made on first use and released when the thread ends.
     static var current: TextMemo { perThread.current }

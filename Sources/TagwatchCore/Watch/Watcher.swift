@@ -170,7 +170,7 @@ public struct Watcher: Sendable {
                 batch[i].validators = known[batch[i].url]
                 batch[i].stored = report
             }
-            // Each page is observed (policy) and encoded on the parsing thread that made its report,
+            // Each page is observed (policy) and encoded on the scanning thread that finished its report,
             // then written on this thread as it comes in, while the next pages are fetched and
             // parsed, rather than all after the batch's scan (where it was a quarter of a first
             // cycle's time, the cores idle but one). Pages are written in the order they are listed
@@ -242,7 +242,7 @@ public struct Watcher: Sendable {
         return summary
     }
 
-    /// A page observed and encoded on a parsing thread, for the writing thread.
+    /// A page observed and encoded on a scanning thread, for the writing thread.
     struct Observed: Sendable {
         var observation: PageObservation
         /// `Store.storedForm(observation)`.
