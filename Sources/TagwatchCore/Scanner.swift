@@ -119,12 +119,22 @@ public struct Scanner: Sendable {
     /// scripts of its own.)
     public func scan(_ jobs: [ScanJob], cancellation: FetchCancellation? = nil,
                      onReport: (Int, PageReport) -> Void) {
+        scan(jobs, cancellation: cancellation, prepare: { $1 }, onReport: onReport)
+    }
+
+    /// Scans every job as `scan(_:cancellation:onReport:)` does, and runs `prepare` on each report
+    /// on the thread that finished it (parsing or following), in parallel, before `onReport` gets
+    /// the result on the calling thread: the daemon observes and encodes each page there, so the
+    /// one thread that writes the state does only the writing.
+    public func scan<Prepared: Sendable>(_ jobs: [ScanJob], cancellation: FetchCancellation? = nil,
+                                         prepare: @escaping @Sendable (Int, PageReport) -> Prepared,
+                                         onReport: (Int, Prepared) -> Void) {
         let work = BlockingQueue<Work>()
-        let results = BlockingQueue<(Int, PageReport)>()
+        let results = BlockingQueue<(Int, Prepared)>()
         let waiting = Atomic<Int>(0)
         let maxWaiting = workers * 4
         for i in jobs.indices where jobs[i].error != nil {
-            results.push((i, PageReport(target: jobs[i].target, url: jobs[i].url, status: nil, error: jobs[i].error, resources: [])))
+            results.push((i, prepare(i, PageReport(target: jobs[i].target, url: jobs[i].url, status: nil, error: jobs[i].error, resources: []))))
         }
         let urlJobs = jobs.indices.filter { jobs[$0].path == nil && jobs[$0].error == nil }
         for i in jobs.indices where jobs[i].path != nil && jobs[i].error == nil { work.push(.file(i)) }
@@ -156,14 +166,14 @@ public struct Scanner: Sendable {
                 while let item = work.pop() {
                     switch item {
                     case .file(let i):
-                        results.push((i, readAndAnalyse(jobs[i], cancellation: cancellation)))
+                        results.push((i, prepare(i, readAndAnalyse(jobs[i], cancellation: cancellation))))
                     case .fetched(let i, let r):
                         // Taken: the fetcher may fetch the next page meanwhile.
                         waiting.subtract(1, ordering: .relaxed)
                         switch analyse(fetched: r, job: jobs[i], cancellation: cancellation) {
-                        case .done(let report): results.push((i, report))
+                        case .done(let report): results.push((i, prepare(i, report)))
                         case .follow(let rest):
-                            if following { toFollow.push((i, rest)) } else { results.push((i, rest())) }
+                            if following { toFollow.push((i, rest)) } else { results.push((i, prepare(i, rest()))) }
                         }
                     }
                 }
@@ -179,7 +189,7 @@ public struct Scanner: Sendable {
         for _ in 0..<followers {
             let thread = Thread {
                 TextMemo.keepLittle()
-                while let (i, rest) = toFollow.pop() { results.push((i, rest())) }
+                while let (i, rest) = toFollow.pop() { results.push((i, prepare(i, rest()))) }
                 if followersRunning.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { results.close() }
             }
             // What a followed script loads is analysed here too (a container's JSON, nested).

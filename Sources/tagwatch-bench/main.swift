@@ -27,6 +27,13 @@
 //       Writes a daemon state as CYCLES cycles over PAGES pages would leave it, each page carrying
 //       a seeded subset of the catalog's first VENDORS vendors (a few join or leave each cycle),
 //       held against rules/approved.example.yaml; for measuring the HTML report (bench/report.sh).
+//   tagwatch-bench record-cycle CONFIG.yaml FROM.sqlite OUT.sqlite [--rounds 3]
+//       The daemon's write of a first cycle alone, on one thread: the page reports FROM (a state
+//       a cycle with CONFIG left) stores are read back, observed against CONFIG's registry as a
+//       cycle does, then written one page at a time into a new state OUT (made afresh each round)
+//       and committed, as `run --once` does on an empty state. Prints the best round's thread CPU
+//       seconds for the write (observe, encode, SQL, commit) and the commit alone; for comparing
+//       builds (also under callgrind, which cannot run `run`).
 //
 // Every command prints one JSON object on stdout.
 import CLibXML2
@@ -477,6 +484,63 @@ func reportState(_ args: [String]) {
     } catch { fail("\(error)") }
 }
 
+/// `record-cycle`: see the top of this file.
+func recordCycle(_ args: [String]) {
+    guard args.count >= 3 else { fail("usage: tagwatch-bench record-cycle CONFIG.yaml FROM.sqlite OUT.sqlite [--rounds 3]") }
+    let rounds = intOption(args, "--rounds", 3)
+    func cpu() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+    do {
+        let config = try Config.load(file: args[0])
+        let watcher = try Watcher(config: config)
+        let from = try Store(path: args[1])
+        from.fingerprint = AnalysisFingerprint.of(catalog: watcher.rules.catalog, firstParty: config.firstParty)
+        let validators = try from.pageValidators()
+        let pages = validators.keys.sorted()
+        let stored = try from.storedReports(pages: pages)
+        // The fingerprint names the binary: a state another build wrote is to be given this one's
+        // (`UPDATE page_cache SET fingerprint = ...` with the value printed here).
+        guard stored.count == pages.count, !pages.isEmpty else {
+            fail("\(args[1]): \(stored.count) of \(pages.count) stored reports under this build's fingerprint \(from.fingerprint)")
+        }
+        var policy = Policy(registry: watcher.rules.registry ?? Registry(), catalog: watcher.rules.catalog)
+        policy.integrityLabels = Set(config.integrityLabels)
+        let today = Policy.today()
+        var best = (write: Double.infinity, commit: Double.infinity)
+        var resources = 0
+        for _ in 0..<rounds {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: args[2] + suffix) }
+            let store = try Store(path: args[2])
+            store.fingerprint = from.fingerprint
+            let time = "2026-11-30T00:00:00Z"
+            let recorder = CycleRecorder(store: store, started: time, unreachableAfter: config.unreachableAfter)
+            let t0 = cpu()
+            for page in pages {
+                var report = stored[page]!
+                report.validators = validators[page]
+                // As the cycle observes a page (Watcher.observe) with no integrity labels.
+                var findings = policy.evaluate(report, labels: [], today: today)
+                for i in findings.indices { findings[i].page = page }
+                var o = PageObservation(page: page, target: report.target.name, labels: [], report: report, findings: findings)
+                if !report.scripts.isEmpty && policy.anyChangesExpected {
+                    let vendors = Dictionary(report.resources.map { ($0.url, $0.vendor) }, uniquingKeysWith: { a, _ in a })
+                    o.expectedChanges = Set(report.scripts.filter { policy.changesExpected(vendors[$0.url] ?? nil) }.map(\.url))
+                }
+                try recorder.add([o], at: time)
+            }
+            let t1 = cpu()
+            _ = try recorder.finish(finished: time)
+            let t2 = cpu()
+            resources = recorder.resources
+            if t2 - t0 < best.write { best = (t2 - t0, t2 - t1) }
+        }
+        print(json([("pages", pages.count), ("resources", resources), ("write_cpu_s", best.write), ("commit_cpu_s", best.commit)]))
+    } catch { fail("\(error)") }
+}
+
 let args = Array(CommandLine.arguments.dropFirst())
 switch args.first {
 case "parse-ceiling": parseCeiling(Array(args.dropFirst()))
@@ -493,5 +557,6 @@ case "extract": extract(Array(args.dropFirst()))
 case "lookup": lookup(Array(args.dropFirst()))
 case "urls": urls(Array(args.dropFirst()))
 case "report-state": reportState(Array(args.dropFirst()))
-default: fail("usage: tagwatch-bench parse-ceiling DIR | sax-ceiling DIR [--push] | extract DIR | extract-dump DIR | lookup | urls | report-state OUT  (see the comment at the top of main.swift)")
+case "record-cycle": recordCycle(Array(args.dropFirst()))
+default: fail("usage: tagwatch-bench parse-ceiling DIR | sax-ceiling DIR [--push] | extract DIR | extract-dump DIR | lookup | urls | report-state OUT | record-cycle CONFIG FROM OUT  (see the comment at the top of main.swift)")
 }

@@ -77,12 +77,13 @@ extension Store {
                          rows: PageScriptRows = .write(materialize: nil)) throws -> [Finding] {
         guard o.integrity else { return [] }
         var findings: [Finding] = []
-        // Only a finding names a vendor: the page's resources by URL are looked up then (building
-        // this dictionary for every page was most of this function's own time in a steady cycle).
-        var byURL: [String: Resource]?
-        func vendor(_ url: String) -> VendorRef? {
-            if byURL == nil { byURL = Dictionary(o.report.resources.map { ($0.url, $0) }, uniquingKeysWith: { a, _ in a }) }
-            return byURL?[url]?.vendor
+        // The vendor of a script's URL, for its findings (rare): the table is built at the first.
+        var vendors: [String: VendorRef?]?
+        func vendor(of url: String) -> VendorRef? {
+            if vendors == nil {
+                vendors = Dictionary(o.report.resources.map { ($0.url, $0.vendor) }, uniquingKeysWith: { a, _ in a })
+            }
+            return vendors?[url] ?? nil
         }
         var upsert = true
         switch rows {
@@ -104,21 +105,31 @@ extension Store {
                 seenThisCycle[s.url] = change
             }
             if upsert {
-                try db.query("""
+                try db.run("""
                     INSERT INTO page_scripts(page, url, kind, integrity, sri, via, first_seen, last_seen, last_scan)
                     VALUES(?,?,?,?,?,?,?,?,?)
                     ON CONFLICT(page, url) DO UPDATE SET kind=excluded.kind, integrity=excluded.integrity, sri=excluded.sri,
                         via=excluded.via, last_seen=excluded.last_seen, last_scan=excluded.last_scan
-                    """, [.text(o.page), .text(s.url), .text(s.kind), .opt(s.integrity), .opt(Self.sri(s)),
-                          .opt(s.via), .text(now), .text(now), .int(scanID)])
+                    """) { b in
+                    b.text(o.page)
+                    b.text(s.url)
+                    b.text(s.kind)
+                    b.optText(s.integrity)
+                    b.optText(Self.sri(s))
+                    b.optText(s.via)
+                    b.text(now)
+                    b.text(now)
+                    b.int(scanID)
+                }
             }
             if let d = change.description, !o.expectedChanges.contains(s.url) {
+                let vendor = vendor(of: s.url)
                 findings.append(Finding(kind: .scriptChanged, severity: o.integrityLabelled ? .high : .medium, page: o.page,
-                                        vendor: vendor(s.url), subject: s.url, resourceURL: s.url,
+                                        vendor: vendor, subject: s.url, resourceURL: s.url,
                                         message: "The \(s.kind) \(s.url) on \(o.page) changed: \(d)."))
             }
             if change.failures >= unreachableAfter {
-                findings.append(Finding(kind: .scriptUnavailable, severity: .medium, page: o.page, vendor: vendor(s.url), subject: s.url,
+                findings.append(Finding(kind: .scriptUnavailable, severity: .medium, page: o.page, vendor: vendor(of: s.url), subject: s.url,
                                         resourceURL: s.url,
                                         message: "The \(s.kind) \(s.url) on \(o.page) could not be had for \(change.failures) cycles (\(change.lastError ?? "no answer")); its last good hash is kept."))
             }

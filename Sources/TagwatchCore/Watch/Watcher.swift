@@ -189,15 +189,15 @@ public struct Watcher: Sendable {
                 try prepare(&batch)
             }
             ahead = nil
-            // Each page is observed (policy), encoded and written as its report comes in, on this
-            // thread while the next pages are fetched and parsed, rather than all after the batch's
-            // scan (where it was a quarter of a first cycle's time, the cores idle but one). Pages
-            // are written in the order they are listed (one that comes early waits for those
-            // before it), so the state is written in the same order as a batch written whole.
-            // They are stamped with the time the batch began (the cycle's start for the first).
+            // Each page is observed (policy) and encoded on the scanning thread that finished its report,
+            // then written on this thread as it comes in, while the next pages are fetched and
+            // parsed, rather than all after the batch's scan (where it was a quarter of a first
+            // cycle's time, the cores idle but one). Pages are written in the order they are listed
+            // (one that comes early waits for those before it), so the state is written in the same
+            // order as a batch written whole. They are stamped with the time the batch began (the
+            // cycle's start for the first).
             let time = Timestamp.string(finishedAt)
-            var waiting = [PageObservation?](repeating: nil, count: batch.count)
-            var storedForms = [String?](repeating: nil, count: batch.count)
+            var waiting = [Observed?](repeating: nil, count: batch.count)
             var written = 0
             var failure: (any Error)?
             let jobsOfBatch = batch
@@ -205,22 +205,24 @@ public struct Watcher: Sendable {
                 while written < waiting.count, failure == nil, let o = waiting[written] {
                     waiting[written] = nil
                     do {
-                        try recorder.add(o, storedForm: storedForms[written], at: time)
+                        try recorder.add(o.observation, storedForm: o.storedForm, at: time)
                     } catch {
                         failure = error
                     }
-                    storedForms[written] = nil
-                    tally.add(o)
+                    tally.add(o.observation)
                     written += 1
                 }
             }
-            scanner.scan(jobsOfBatch, cancellation: cancellation) { i, report in
-                guard failure == nil, cancellation?.isCancelled != true else { return }
-                let o = observe(report, page: jobsOfBatch[i].url, labels: jobsOfBatch[i].target.labels,
-                                policy: policy, integrityLabels: integrityLabels, anyChangesExpected: anyChangesExpected,
-                                today: today)
-                storedForms[i] = Store.storedForm(o)
-                waiting[i] = o
+            let observe = { @Sendable [self, policy] (i: Int, report: PageReport) -> Observed? in
+                guard cancellation?.isCancelled != true else { return nil }
+                let o = self.observe(report, page: jobsOfBatch[i].url, labels: jobsOfBatch[i].target.labels,
+                                     policy: policy, integrityLabels: integrityLabels, anyChangesExpected: anyChangesExpected,
+                                     today: today)
+                return Observed(observation: o, storedForm: Store.storedForm(o))
+            }
+            scanner.scan(jobsOfBatch, cancellation: cancellation, prepare: observe) { i, observed in
+                guard failure == nil, cancellation?.isCancelled != true, let observed else { return }
+                waiting[i] = observed
                 writeReady()
                 // The next batch's stored state is read here, while this batch's pages are still
                 // fetched and parsed (once its first page was written, in the cycle's transaction),
@@ -271,6 +273,13 @@ public struct Watcher: Sendable {
         }
         summary.sinkErrors = sinkErrors
         return summary
+    }
+
+    /// A page observed and encoded on a scanning thread, for the writing thread.
+    struct Observed: Sendable {
+        var observation: PageObservation
+        /// `Store.storedForm(observation)`.
+        var storedForm: String?
     }
 
     /// What the metrics file says of a cycle's pages, counted batch by batch.
