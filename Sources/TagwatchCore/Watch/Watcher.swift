@@ -143,20 +143,17 @@ public struct Watcher: Sendable {
         var finishedAt = startedAt
         // Targets become jobs a batch at a time (a folder target is its files, all in its batch);
         // failed sitemaps come last, as they always did.
-        func batchJobs(from start: Int) -> (jobs: [ScanJob], end: Int) {
-            let end = min(targets.count, start + max(1, batchSize))
-            var batch = Scanner.jobs(for: Array(targets[start..<end]))
-            if end == targets.count { batch += failedTargets }
-            return (batch, end)
-        }
-        // Pages whose last observation is stored are fetched conditionally (their scripts are
-        // followed again either way). Payment pages (with an integrity label) are always fetched
-        // and parsed whole: their headers are watched, and a 304 need not repeat them. `only`:
-        // the pages whose stored state is read now (nil: all).
-        func prepare(_ batch: inout [ScanJob], only: ((String) -> Bool)? = nil) throws {
+        var next = 0
+        repeat {
+            let end = min(targets.count, next + max(1, batchSize))
+            var batch = Scanner.jobs(for: Array(targets[next..<end]))
+            next = end
+            if next == targets.count { batch += failedTargets }
+            // Pages whose last observation is stored are fetched conditionally (their scripts are
+            // followed again either way). Payment pages (with an integrity label) are always fetched
+            // and parsed whole: their headers are watched, and a 304 need not repeat them.
             let candidates = batch.indices.filter { batch[$0].path == nil && batch[$0].error == nil }
-            let asked = only.map { only in candidates.filter { only(batch[$0].url) } } ?? candidates
-            let known = try store.pageValidators(pages: asked.map { batch[$0].url })
+            let known = try store.pageValidators(pages: candidates.map { batch[$0].url })
             var conditional: [Int] = []
             for i in candidates {
                 if !integrityLabels.isEmpty && !integrityLabels.isDisjoint(with: batch[i].target.labels) {
@@ -173,22 +170,6 @@ public struct Watcher: Sendable {
                 batch[i].validators = known[batch[i].url]
                 batch[i].stored = report
             }
-        }
-        // The next batch, its stored state read while this one was scanned; `pending`: its pages
-        // this one also lists, read only once this one was written (as they would have been).
-        var ahead: (jobs: [ScanJob], end: Int, pending: Set<String>)?
-        var next = 0
-        repeat {
-            var batch: [ScanJob]
-            if let a = ahead {
-                batch = a.jobs
-                next = a.end
-                if !a.pending.isEmpty { try prepare(&batch, only: { a.pending.contains($0) }) }
-            } else {
-                (batch, next) = batchJobs(from: next)
-                try prepare(&batch)
-            }
-            ahead = nil
             // Each page is observed (policy) and encoded on the scanning thread that finished its report,
             // then written on this thread as it comes in, while the next pages are fetched and
             // parsed, rather than all after the batch's scan (where it was a quarter of a first
@@ -224,20 +205,6 @@ public struct Watcher: Sendable {
                 guard failure == nil, cancellation?.isCancelled != true, let observed else { return }
                 waiting[i] = observed
                 writeReady()
-                // The next batch's stored state is read here, while this batch's pages are still
-                // fetched and parsed (once its first page was written, in the cycle's transaction),
-                // rather than between the batches with the parsing threads idle. A page this batch
-                // also lists is left for after this batch, so it reads what this batch wrote.
-                if ahead == nil, written > 0, next < targets.count, failure == nil {
-                    var (jobs, end) = batchJobs(from: next)
-                    let here = Set(jobsOfBatch.map(\.url))
-                    do {
-                        try prepare(&jobs, only: { !here.contains($0) })
-                        ahead = (jobs, end, Set(jobs.map(\.url)).intersection(here))
-                    } catch {
-                        failure = error
-                    }
-                }
             }
             if cancellation?.isCancelled == true {
                 recorder.cancel()
