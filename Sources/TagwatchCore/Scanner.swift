@@ -100,8 +100,9 @@ public struct Scanner: Sendable {
         /// Follows the page's scripts and returns the finished report.
         case follow(@Sendable () -> PageReport)
 
-        /// The finished report, following now if that is left.
-        var report: PageReport {
+        /// The finished report: follows the page's scripts now, on this thread, if that is left
+        /// (a method, not a property: it may wait on the network).
+        func finish() -> PageReport {
             switch self {
             case .done(let r): return r
             case .follow(let rest): return rest()
@@ -218,7 +219,7 @@ public struct Scanner: Sendable {
         }
         do {
             let body = try FileSource.read(path, maxBytes: fetchOptions.maxBodyBytes)
-            return analyse(job: j, url: j.url, status: nil, body: body, contentType: nil, cancellation: cancellation).report
+            return analyse(job: j, url: j.url, status: nil, body: body, contentType: nil, cancellation: cancellation).finish()
         } catch {
             return PageReport(target: j.target, url: j.url, status: nil, error: "\(error)", resources: [])
         }

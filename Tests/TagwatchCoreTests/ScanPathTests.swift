@@ -157,7 +157,7 @@ import TagwatchTestSupport
         ]
         for c in cases {
             let body = page(c.head, bad: c.bad)
-            let report = scanner.analyse(job: job, url: job.url, status: 200, body: body, contentType: c.header).report
+            let report = scanner.analyse(job: job, url: job.url, status: 200, body: body, contentType: c.header).finish()
             #expect(report.warnings.filter { $0.hasPrefix("body is not valid UTF-8") } == (c.warning.map { [$0] } ?? []), "\(c.head)")
             #expect(report.resources.contains { $0.url == "https://www.googletagmanager.com/gtag/js?id=G-ABCDEF1234" }, "\(c.head)")
             // What the extractor parses is the same whether it checked the bytes or was told.
