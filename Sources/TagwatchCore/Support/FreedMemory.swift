@@ -10,13 +10,16 @@ public enum FreedMemory {
         _ = cmalloc_trim(0)
     }
 
-    /// Caps glibc's malloc arenas at one per core (its default is eight per core), for a long run
-    /// with many threads. Each parsing and fetching thread that meets contention gets an arena of
-    /// its own, and each keeps what it freed: on 4,000 pages of `run --once` two arenas instead of
-    /// sixteen lowered peak RSS from 83-88 MiB to 70-73 MiB for ~5 % more CPU. An operator's
-    /// `MALLOC_ARENA_MAX` is left alone. Call before the threads start.
+    /// Caps glibc's malloc arenas at four per core (its default is eight per core), for a long run
+    /// with many threads. Round 2 capped them at one per core for memory (4,000 pages of
+    /// `run --once`: 70-73 instead of 83-88 MiB peak), but since scripts are followed on threads
+    /// of their own (16-32 of them) the parsing threads waited on arena locks, mostly libxml2's
+    /// `realloc` and frees of what another thread allocated: ~10 % of a first cycle's CPU in
+    /// `__lll_lock_wait_private` (perf). Four per core: first cycle -12 % wall and -16 % CPU,
+    /// 100,000 pages still ≤ 95 MiB (bench/issue12/round6.md). An operator's `MALLOC_ARENA_MAX`
+    /// is left alone. Call before the threads start.
     public static func limitArenas() {
         guard ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil else { return }
-        _ = cmalloc_arena_max(Int32(clamping: max(2, ProcessInfo.processInfo.activeProcessorCount)))
+        _ = cmalloc_arena_max(Int32(clamping: 4 * max(1, ProcessInfo.processInfo.activeProcessorCount)))
     }
 }
