@@ -64,7 +64,7 @@ struct ScanCommand: ParsableCommand {
     @Option(name: .long, help: "Transfers at once.")
     var concurrency: Int = 16
 
-    @Option(name: .customLong("per-host"), help: "Transfers at once to one host.")
+    @Option(name: .customLong("per-host"), help: "Transfers at once to one host: pages, and on a count of their own the scripts followed.")
     var perHost: Int = 4
 
     @Option(name: .long, help: "How long a transfer may take in all, as in the config: 20s, 1m, or seconds.")

@@ -242,6 +242,37 @@ import TagwatchTestSupport
         #expect(b.warnings.contains { $0.contains("follow budget") })
     }
 
+    /// `per_host` holds over the whole scan: the follower threads (each fetching one page's
+    /// scripts) share one count per host, so pages whose scripts all live on one slow host do
+    /// not put followers × `per_host` requests on it at once.
+    @Test func followedScriptsKeepPerHostOverAllFollowerThreads() throws {
+        let pages = try TempDir("tagwatch-follow-perhost")
+        let empty = try TempDir("tagwatch-follow-perhost-scripts")
+        let scripts = try TestServer(root: empty.path)
+        defer { scripts.stop() }
+        // Twelve pages, three distinct scripts each, all on the scripts' host, each answered
+        // after 0.1 s: with the pages fetched and parsed at once, the followers ask together.
+        for p in 0..<12 {
+            let tags = (0..<3).map { "<script src=\"\(scripts.url("/slow?seconds=0.1&s=\(p * 3 + $0)"))\"></script>" }.joined()
+            try "<html><head>\(tags)</head><body>page \(p)</body></html>".write(toFile: pages.path + "/p\(p).html", atomically: true, encoding: .utf8)
+        }
+        let server = try TestServer(root: pages.path)
+        defer { server.stop() }
+        var fetch = FetchOptions()
+        fetch.perHost = 2
+        let detector = Detector(catalog: Self.catalog, firstPartyDomains: ["127.0.0.1"])
+        let follower = ScriptFollower(catalog: Self.catalog, detector: detector, fetchOptions: fetch, options: FollowOptions())
+        let scanner = Scanner(detector: detector, fetchOptions: fetch, follower: follower)
+        let reports = scanner.scanAll(Scanner.jobs(for: (0..<12).map { Target(source: .url(server.url("/p\($0).html"))) }))
+        #expect(reports.allSatisfy { $0.error == nil && $0.resources.filter { $0.kind == .script }.count == 3 })
+        let asked = scripts.requests.filter { $0.hasPrefix("/slow") }
+        #expect(Set(asked).count == 36 && asked.count == 36)
+        // The server counts a request until its handler returns, a moment after libcurl has the
+        // answer and the slot has gone to the next script: one more can show for that moment.
+        #expect((2...3).contains(scripts.maxInFlight), "per_host (2) requests to the scripts' host at once, not one per follower thread")
+        #expect(follower.hostSlots.running == 0)
+    }
+
     @Test func savedPagesReadTheirScriptsFromDisk() throws {
         let dir = try temporaryDirectory("tagwatch-saved")
         defer { try? FileManager.default.removeItem(atPath: dir) }

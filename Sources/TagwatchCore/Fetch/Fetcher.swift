@@ -240,6 +240,90 @@ struct EasyHandles {
     }
 }
 
+/// Transfers at once to each host, shared by fetches that run on several threads at the same time
+/// (the script followers): `per_host` then bounds what the whole scan asks of one host, not what
+/// each thread asks of it. Hosts are keyed as `Fetcher` keys them (the host name, lowercased).
+/// A fetch that finds a host's slots taken queues for it; a slot given back passes to the first
+/// in the queue, whose multi handle is woken (`curl_multi_wakeup`): one wake-up per slot, in order.
+public final class HostSlots: @unchecked Sendable {
+    public let perHost: Int
+    private struct Waiter: Hashable {
+        let multi: UnsafeMutableRawPointer
+        let host: String
+    }
+    private let lock = NSLock()
+    /// Slots held per host, granted ones included.
+    private var inUse: [String: Int] = [:]
+    /// Fetches waiting for a host's slot, first come first served.
+    private var queues: [String: [UnsafeMutableRawPointer]] = [:]
+    /// Slots passed to a waiting fetch and not yet taken by it.
+    private var granted: [Waiter: Int] = [:]
+
+    public init(perHost: Int) {
+        self.perHost = max(1, perHost)
+    }
+
+    /// Takes a slot for one transfer to `host`. False when its slots are held or others wait for
+    /// them: the fetch is then queued, and `multi` woken when a slot is passed to it.
+    func take(_ host: String, waker multi: UnsafeMutableRawPointer) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        let me = Waiter(multi: multi, host: host)
+        if let g = granted[me] {
+            granted[me] = g > 1 ? g - 1 : nil
+            return true
+        }
+        let n = inUse[host, default: 0]
+        if n < perHost && queues[host, default: []].isEmpty {
+            inUse[host] = n + 1
+            return true
+        }
+        if !queues[host, default: []].contains(multi) { queues[host, default: []].append(multi) }
+        return false
+    }
+
+    /// Gives back the slot of a transfer that ended: to the first fetch waiting for the host, or free.
+    func give(_ host: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        release(host)
+    }
+
+    private func release(_ host: String) {
+        if var q = queues[host], !q.isEmpty {
+            let next = q.removeFirst()
+            queues[host] = q.isEmpty ? nil : q
+            granted[Waiter(multi: next, host: host), default: 0] += 1
+            curl_multi_wakeup(next)
+        } else {
+            let n = inUse[host, default: 1] - 1
+            inUse[host] = n > 0 ? n : nil
+        }
+    }
+
+    /// A fetch that ends waits no more, and slots passed to it and not taken go on to the next.
+    /// Its multi handle may be cleaned up after this.
+    func forget(_ multi: UnsafeMutableRawPointer) {
+        lock.lock()
+        defer { lock.unlock() }
+        for (host, q) in queues where q.contains(multi) {
+            let rest = q.filter { $0 != multi }
+            queues[host] = rest.isEmpty ? nil : rest
+        }
+        for (w, g) in granted where w.multi == multi {
+            granted[w] = nil
+            for _ in 0..<g { release(w.host) }
+        }
+    }
+
+    /// Transfers running now over all hosts (slots passed on and not yet taken count as running).
+    public var running: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return inUse.values.reduce(0, +)
+    }
+}
+
 /// Fetches pages over HTTP(S) with libcurl's multi interface: many transfers on one thread,
 /// an overall and a per-host limit, connection reuse, only http and https.
 public struct Fetcher: Sendable {
@@ -261,8 +345,10 @@ public struct Fetcher: Sendable {
     /// `requestHeaders`, when not empty, holds extra `Name: value` request headers per URL
     /// (by index), such as a conditional GET's `If-None-Match`.
     /// `session`: a multi handle kept from earlier fetches, whose open connections are reused.
+    /// `hostSlots`: per-host slots shared with fetches on other threads, taken as well as this
+    /// call's own per-host count (`options.perHost`) before a transfer starts.
     public func fetch(_ urls: [String], requestHeaders: [[String]] = [], cancellation: FetchCancellation? = nil,
-                      session: FetchSession? = nil, admit: () -> Bool = { true },
+                      session: FetchSession? = nil, hostSlots: HostSlots? = nil, admit: () -> Bool = { true },
                       deliver: (Int, FetchResult) -> Void) {
         precondition(curlGlobalInit, "curl_global_init failed")
         guard let multi = session?.multi ?? curl_multi_init() else {
@@ -275,6 +361,7 @@ public struct Fetcher: Sendable {
         var ownHandles = EasyHandles()
         defer {
             cancellation?.attach(nil)
+            hostSlots?.forget(multi)
             ownHandles.cleanup()
             if session == nil { curl_multi_cleanup(multi) }
         }
@@ -304,8 +391,14 @@ public struct Fetcher: Sendable {
         var active: [UnsafeMutableRawPointer: Transfer] = [:]
         var remaining = queues.values.reduce(0) { $0 + $1.count }
         var rr = 0
+        /// A transfer waits for a slot another thread holds (`hostSlots`).
+        var waitingForSlot = false
+        /// `hostSlots` slots of ended transfers, kept for this call's next transfer to the same host:
+        /// handing each one to another thread would wake a thread per transfer.
+        var kept: [String: Int] = [:]
 
         func startMore() {
+            waitingForSlot = false
             var stalledRounds = 0
             while active.count < options.concurrency, remaining > 0, stalledRounds < hostOrder.count, admit() {
                 let host = hostOrder[rr % hostOrder.count]
@@ -314,6 +407,15 @@ public struct Fetcher: Sendable {
                 guard let q = queues[host], head < q.count, activePerHost[host, default: 0] < options.perHost else {
                     stalledRounds += 1
                     continue
+                }
+                if let hostSlots {
+                    if let k = kept[host] {
+                        kept[host] = k > 1 ? k - 1 : nil
+                    } else if !hostSlots.take(host, waker: multi) {
+                        waitingForSlot = true
+                        stalledRounds += 1
+                        continue
+                    }
                 }
                 stalledRounds = 0
                 queueHeads[host] = head + 1
@@ -326,6 +428,7 @@ public struct Fetcher: Sendable {
                     }
                 }
                 guard let easy = takeEasy().map({ configure($0, for: transfer) }) else {
+                    hostSlots?.give(host)
                     deliver(index, failure(url, "libcurl could not create a transfer"))
                     continue
                 }
@@ -338,6 +441,14 @@ public struct Fetcher: Sendable {
         func finish(_ easy: UnsafeMutableRawPointer, code: CURLcode) {
             guard let transfer = active.removeValue(forKey: easy) else { return }
             activePerHost[transfer.hostKey, default: 1] -= 1
+            if let hostSlots {
+                let host = transfer.hostKey
+                if queueHeads[host, default: 0] < queues[host]?.count ?? 0 && cancellation?.isCancelled != true {
+                    kept[host, default: 0] += 1
+                } else {
+                    hostSlots.give(host)
+                }
+            }
             curl_multi_remove_handle(multi, easy)
             let result = makeResult(easy, transfer: transfer, code: code)
             transfer.easy = nil
@@ -351,8 +462,13 @@ public struct Fetcher: Sendable {
         while !active.isEmpty || remaining > 0 {
             if cancellation?.isCancelled == true { break }
             if active.isEmpty {
-                // Waiting for the consumer to take what was fetched.
-                usleep(1000)
+                if waitingForSlot {
+                    // Every host queued here is at its `hostSlots` limit: woken when a slot frees.
+                    curl_multi_poll(multi, nil, 0, 1000, nil)
+                } else {
+                    // Waiting for the consumer to take what was fetched.
+                    usleep(1000)
+                }
                 startMore()
                 continue
             }
@@ -365,12 +481,16 @@ public struct Fetcher: Sendable {
             }
             startMore()
             if !active.isEmpty {
+                // Returns early on this handle's transfers or when a slot it waits for frees.
                 curl_multi_poll(multi, nil, 0, 1000, nil)
             }
         }
         // Cancelled: abort what runs and report what never ran.
         for easy in Array(active.keys) {
             finish(easy, code: CURLE_ABORTED_BY_CALLBACK)
+        }
+        for (host, k) in kept {
+            for _ in 0..<k { hostSlots?.give(host) }
         }
         for host in hostOrder {
             let q = queues[host] ?? []

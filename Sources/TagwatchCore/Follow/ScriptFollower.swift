@@ -52,6 +52,9 @@ public final class ScriptFollower: @unchecked Sendable {
     private let containerLock = NSLock()
     /// Multi handles (and their open connections) free for the next batch of fetches.
     private var sessions: [FetchSession] = []
+    /// `per_host` over all the follower threads: each fetches one page's scripts, and without a
+    /// shared count as many threads could each ask one host for `per_host` scripts at once.
+    let hostSlots: HostSlots
 
     /// Runs `body` with a session no other thread uses meanwhile, kept for the next batch.
     private func withSession(_ body: (FetchSession?) -> Void) {
@@ -75,6 +78,7 @@ public final class ScriptFollower: @unchecked Sendable {
         var fo = fetchOptions
         fo.maxBodyBytes = options.maxScriptBytes
         self.fetchOptions = fo
+        self.hostSlots = HostSlots(perHost: fetchOptions.perHost)
         self.storedScript = storedScript
     }
 
@@ -322,11 +326,12 @@ public final class ScriptFollower: @unchecked Sendable {
             }
             let headers = mineRemote.map { u in conditional.contains(u) ? stored[u]?.requestHeaders ?? [] : [] }
             withSession { session in
-                Fetcher(options: fetchOptions).fetch(mineRemote, requestHeaders: headers, cancellation: cancellation, session: session) { i, r in
+                Fetcher(options: fetchOptions).fetch(mineRemote, requestHeaders: headers, cancellation: cancellation, session: session,
+                                                     hostSlots: hostSlots) { i, r in
                     take(r, mineRemote[i], conditionally: !headers[i].isEmpty)
                 }
                 if !again.isEmpty {
-                    Fetcher(options: fetchOptions).fetch(again, cancellation: cancellation, session: session) { i, r in
+                    Fetcher(options: fetchOptions).fetch(again, cancellation: cancellation, session: session, hostSlots: hostSlots) { i, r in
                         take(r, again[i], conditionally: false)
                     }
                 }
