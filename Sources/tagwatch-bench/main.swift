@@ -500,7 +500,7 @@ func recordCycle(_ args: [String]) {
         from.fingerprint = AnalysisFingerprint.of(catalog: watcher.rules.catalog, firstParty: config.firstParty)
         let validators = try from.pageValidators()
         let pages = validators.keys.sorted()
-        let stored = try from.storedReports(pages: pages)
+        let stored = try from.storedObservations(pages: pages).compactMapValues { $0.decoded() }
         // The fingerprint names the binary: a state another build wrote is to be given this one's
         // (`UPDATE page_cache SET fingerprint = ...` with the value printed here).
         guard stored.count == pages.count, !pages.isEmpty else {

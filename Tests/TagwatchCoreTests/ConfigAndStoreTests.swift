@@ -178,7 +178,7 @@ import TagwatchTestSupport
         for path in [new, old] {
             let store = try Store(path: path)
             #expect(try store.record(cycle: [obs], started: "t1", finished: "t1", unreachableAfter: 2).map(\.event) == [.raised])
-            #expect(try store.storedReports(pages: ["https://a.test/"])["https://a.test/"]?.resources == report.resources)
+            #expect(try store.storedObservations(pages: ["https://a.test/"])["https://a.test/"]?.decoded()?.resources == report.resources)
             #expect(try store.inventory().count == 400)
         }
         #expect(try pageSize(new) == Store.pageSize)
@@ -208,14 +208,14 @@ import TagwatchTestSupport
         again.report.unchanged = true
         _ = try store.record(cycle: [again], started: "t2", finished: "t2", unreachableAfter: 2)
         #expect(try store.pageValidators()["https://a.test/"] == report.validators)
-        #expect(try store.storedReports(pages: ["https://a.test/"])["https://a.test/"]?.resources == report.resources)
+        #expect(try store.storedObservations(pages: ["https://a.test/"])["https://a.test/"]?.decoded()?.resources == report.resources)
         for v in [PageValidators(etag: "\"2\"", lastModified: "Mon, 30 Nov 2026 19:00:00 GMT", bodySHA256: "ab"),
                   PageValidators(etag: "\"2\"", lastModified: nil, bodySHA256: "ab"),
                   PageValidators(etag: nil, lastModified: nil, bodySHA256: "ab")] {
             again.report.validators = v
             _ = try store.record(cycle: [again], started: "t3", finished: "t3", unreachableAfter: 2)
             #expect(try store.pageValidators()["https://a.test/"] == v)
-            #expect(try store.storedReports(pages: ["https://a.test/"])["https://a.test/"]?.resources == report.resources)
+            #expect(try store.storedObservations(pages: ["https://a.test/"])["https://a.test/"]?.decoded()?.resources == report.resources)
         }
     }
 

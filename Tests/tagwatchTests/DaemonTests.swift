@@ -199,6 +199,21 @@ import TagwatchTestSupport
         #expect(try sqlite(state, "SELECT length(body_sha256) FROM page_cache WHERE page = '\(gz)'") == ["64"])
         #expect(logLines().count == 4, "\(logLines())")
         #expect(logLines().last?.contains("event=resolved") == true)
+
+        // A stored observation that cannot be read (a damaged state) behind a 304: the page is
+        // asked for again, whole, and scanned; its stored copy is written anew and nothing is
+        // raised, resolved or failed (the other page still answers 304).
+        let home = server.url("/index.html")
+        let storedResources = try sqlite(state, "SELECT url FROM resources WHERE page = '\(home)' ORDER BY url")
+        _ = try sqlite(state, "UPDATE page_cache SET report = '{\"damaged' WHERE page = '\(home)'")
+        let before304 = try notModifiedCount()
+        let damaged = try once()
+        #expect(damaged.stdout.contains("0 failed"), "\(damaged.stdout)")
+        #expect(try notModifiedCount() == before304 + 2, "both pages asked conditionally; the damaged one again whole")
+        #expect(try sqlite(state, "SELECT substr(report, 1, 1) FROM page_cache WHERE page = '\(home)'") == ["{"])
+        #expect(try sqlite(state, "SELECT report LIKE '%google-tag-manager%' FROM page_cache WHERE page = '\(home)'") == ["1"])
+        #expect(try sqlite(state, "SELECT url FROM resources WHERE page = '\(home)' ORDER BY url") == storedResources)
+        #expect(logLines().count == 4, "\(logLines())")
     }
 
     /// One alert per vendor across pages: raised once, pages joining or leaving update it without

@@ -592,37 +592,19 @@ public final class Store {
     }
 
     /// The last stored observation of each page asked for (what an unchanged page is taken to
-    /// hold), read in one query and decoded on every core by `StoredReportReader` (one by one,
-    /// decoding was a third of a steady-state cycle; through `JSONDecoder` on every core, still a
-    /// fifth). Only copies stored under this cycle's fingerprint count. A page whose copy cannot
-    /// be read is left out and forgotten, so it is scanned in full next time.
-    public func storedReports(pages: [String]) throws -> [String: PageReport] {
+    /// hold), read in one query, under this cycle's fingerprint only, and left encoded: the
+    /// scanning thread that finds the page unchanged decodes it (`StoredObservation`). A copy that
+    /// cannot be read then makes the page scanned whole, and the new observation replaces it.
+    public func storedObservations(pages: [String]) throws -> [String: StoredObservation] {
         guard !pages.isEmpty else { return [:] }
         let wanted = Set(pages)
-        var rows: [(String, [UInt8])] = []
+        var out: [String: StoredObservation] = [:]
         // Only the pages asked for: reading every stored report held them all (1.5 GB at 100,000 pages).
         try db.forEach("SELECT page, report FROM page_cache WHERE fingerprint = ? AND page IN (SELECT value FROM json_each(?))",
                        [.text(fingerprint), .text(Self.jsonArray(pages))]) { r in
-            if let page = r[0].string, wanted.contains(page), let json = r[1].bytes { rows.append((page, json)) }
+            if let page = r[0].string, wanted.contains(page), let json = r[1].bytes { out[page] = StoredObservation(storedForm: json) }
         }
-        let todo = rows
-        let out = Mutex<[String: PageReport]>([:])
-        let chunks = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            var mine: [String: PageReport] = [:]
-            var i = c
-            while i < todo.count {
-                let (page, json) = todo[i]
-                if let report = try? StoredReportReader.decode(json) { mine[page] = report }
-                i += chunks
-            }
-            out.withLock { $0.merge(mine) { a, _ in a } }
-        }
-        let reports = out.withLock { $0 }
-        for page in wanted where reports[page] == nil {
-            try db.query("DELETE FROM page_cache WHERE page = ?", [.text(page)])
-        }
-        return reports
+        return out
     }
 
     /// Every page an alert holds on (or last held on, once resolved), sorted.

@@ -163,8 +163,9 @@ public struct Watcher: Sendable {
                 }
                 if known[batch[i].url] != nil { conditional.append(i) }
             }
-            // Their stored observations, read in one query and decoded on every core.
-            let stored = try store.storedReports(pages: conditional.map { batch[$0].url })
+            // Their stored observations, read in one query (decoded by the scanning thread that
+            // finds the page unchanged).
+            let stored = try store.storedObservations(pages: conditional.map { batch[$0].url })
             for i in conditional {
                 guard let report = stored[batch[i].url] else { continue }
                 batch[i].validators = known[batch[i].url]
