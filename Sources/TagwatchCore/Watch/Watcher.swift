@@ -167,9 +167,9 @@ public struct Watcher: Sendable {
             // finds the page unchanged).
             let stored = try store.storedObservations(pages: conditional.map { batch[$0].url })
             for i in conditional {
-                guard let report = stored[batch[i].url] else { continue }
+                guard let observation = stored[batch[i].url] else { continue }
                 batch[i].validators = known[batch[i].url]
-                batch[i].stored = report
+                batch[i].stored = observation
             }
             // Each page is observed (policy) and encoded on the scanning thread that finished its report,
             // then written on this thread as it comes in, while the next pages are fetched and
